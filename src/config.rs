@@ -1,0 +1,187 @@
+//! The TOML configuration file. Errors name the file, the line and what to change.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from.
+    pub path: PathBuf,
+    pub server: ServerConfig,
+    pub groups: Vec<GroupConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Plain NNTP listeners.
+    #[serde(default = "default_listen")]
+    pub listen: Vec<SocketAddr>,
+    /// Used in the greeting, in Path and in Xref.
+    pub hostname: String,
+    /// The sled store; relative paths are relative to the config file's folder.
+    #[serde(default = "default_data_dir")]
+    pub data_dir: PathBuf,
+    /// Close a connection idle this long (RFC 3977 §3.1: at least 3 minutes).
+    #[serde(default = "default_idle_timeout")]
+    pub idle_timeout_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupConfig {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    /// The list's posting address: a message whose To or Cc holds it belongs to this group;
+    /// POST answers 440 naming it.
+    pub address: Option<String>,
+    /// The list's List-Id (the part inside `<>`).
+    pub list_id: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    server: ServerConfig,
+    #[serde(default)]
+    group: Vec<GroupConfig>,
+}
+
+fn default_listen() -> Vec<SocketAddr> {
+    vec![SocketAddr::from(([127, 0, 0, 1], 119))]
+}
+
+fn default_idle_timeout() -> u64 {
+    1800
+}
+
+fn default_data_dir() -> PathBuf {
+    PathBuf::from("data")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}:{line}: {message}")]
+    Invalid { path: PathBuf, line: usize, message: String },
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        Config::parse(path, &text)
+    }
+
+    pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
+        let invalid = |line: usize, message: String| ConfigError::Invalid { path: path.to_path_buf(), line, message };
+        let file: File = toml::from_str(text).map_err(|e| {
+            let line = e.span().map_or(1, |s| line_of(text, s.start));
+            let mut message = e.message().to_string();
+            if message.contains("unknown field") {
+                message.push_str("; fix: remove it or correct its spelling (see config/listnews.toml)");
+            } else if message.contains("missing field") {
+                message.push_str("; fix: add it (see config/listnews.toml)");
+            }
+            invalid(line, message)
+        })?;
+        let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        let mut server = file.server;
+        if server.data_dir.is_relative() {
+            server.data_dir = base.join(&server.data_dir);
+        }
+        if server.hostname.is_empty() || server.hostname.contains(|c: char| c.is_whitespace() || c == '!') {
+            let line = find_line(text, "hostname");
+            return Err(invalid(line, "hostname must be a host name without spaces or '!'; fix: e.g. hostname = \"news.example.org\"".into()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for g in &file.group {
+            let line = find_line(text, &format!("\"{}\"", g.name));
+            if !valid_group_name(&g.name) {
+                return Err(invalid(
+                    line,
+                    format!("group name {:?} is not a valid newsgroup name; fix: use letters, digits and . + - _ (e.g. org.kernel.vger.selinux)", g.name),
+                ));
+            }
+            if !seen.insert(g.name.clone()) {
+                return Err(invalid(line, format!("group {:?} is configured twice; fix: keep one [[group]] per name", g.name)));
+            }
+        }
+        let groups = file
+            .group
+            .into_iter()
+            .map(|mut g| {
+                g.address = g.address.map(|a| a.trim().to_ascii_lowercase());
+                g.list_id = g.list_id.map(|l| l.trim().trim_start_matches('<').trim_end_matches('>').to_ascii_lowercase());
+                g
+            })
+            .collect();
+        Ok(Config { path: path.to_path_buf(), server, groups })
+    }
+
+    pub fn group(&self, name: &str) -> Option<&GroupConfig> {
+        self.groups.iter().find(|g| g.name == name)
+    }
+}
+
+/// RFC 3977 §4.1 newsgroup names: printable, no wildmat specials; we allow the usual set.
+pub fn valid_group_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with('.')
+        && !name.ends_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
+}
+
+fn find_line(text: &str, needle: &str) -> usize {
+    text.find(needle).map_or(1, |o| line_of(text, o))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[server]
+listen = ["127.0.0.1:1119"]
+hostname = "news.example.org"
+data_dir = "data"
+
+[[group]]
+name = "org.kernel.vger.selinux"
+description = "SELinux development"
+address = "SELinux@vger.kernel.org"
+list_id = "<selinux.vger.kernel.org>"
+"#;
+
+    #[test]
+    fn reads_the_documented_example() {
+        let c = Config::parse(Path::new("/etc/listnews/listnews.toml"), GOOD).unwrap();
+        assert_eq!(c.server.data_dir, Path::new("/etc/listnews/data"));
+        assert_eq!(c.groups[0].address.as_deref(), Some("selinux@vger.kernel.org"));
+        assert_eq!(c.groups[0].list_id.as_deref(), Some("selinux.vger.kernel.org"));
+    }
+
+    #[test]
+    fn errors_name_file_line_and_fix() {
+        let bad = GOOD.replace("listen =", "lisen =");
+        let e = Config::parse(Path::new("x.toml"), &bad).unwrap_err().to_string();
+        assert!(e.starts_with("x.toml:3: "), "{e}");
+        assert!(e.contains("lisen") && e.contains("fix:"), "{e}");
+
+        let bad = GOOD.replace("org.kernel.vger.selinux", "bad name");
+        let e = Config::parse(Path::new("x.toml"), &bad).unwrap_err().to_string();
+        assert!(e.starts_with("x.toml:8: "), "{e}");
+
+        let bad = GOOD.replace("\"127.0.0.1:1119\"", "\"localhost\"");
+        let e = Config::parse(Path::new("x.toml"), &bad).unwrap_err().to_string();
+        assert!(e.starts_with("x.toml:3: "), "{e}");
+    }
+}

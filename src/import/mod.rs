@@ -1,0 +1,379 @@
+//! Sources -> parsed, routed, deduplicated messages -> the store.
+//!
+//! Rules (README "Import rules"):
+//! - Routing: `--group` puts everything in one group; otherwise a message goes to every
+//!   configured group whose `list_id` matches a List-Id or whose `address` is in To/Cc.
+//! - The same Message-ID with the same content (From, Subject, Date, To, Cc, References,
+//!   In-Reply-To and body) is one article; arriving through another group it gains a number
+//!   there. The same Message-ID with other content is stored under a derived id
+//!   `<dup-HASH.original>` (the original id kept in `X-Listnews-Original-Message-ID`).
+//! - A message that cannot be read or routed is set aside with its reason.
+//! - Work is committed in batches that carry the source checkpoint, so an interrupted import
+//!   re-run resumes where it stopped and ends identical to an uninterrupted one.
+
+pub mod mbox;
+pub mod message;
+pub mod public_inbox;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use crate::config::Config;
+use crate::store::{Batch, NewArticle, Reject, Store, StoreError};
+use message::{Message, hex};
+use public_inbox::{Epoch, Event};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error("{path}: git: {message}")]
+    Git { path: PathBuf, message: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Usage(String),
+}
+
+/// Commit a batch after this many messages or bytes.
+const BATCH_MESSAGES: usize = 2000;
+const BATCH_BYTES: usize = 32 << 20;
+
+/// Counts for the import summary.
+#[derive(Debug, Default, Clone)]
+pub struct ImportStats {
+    pub read: u64,
+    pub stored: u64,
+    pub bytes: u64,
+    /// Same id, same content: nothing new.
+    pub duplicates: u64,
+    /// Same message through another group: one more number for an existing article.
+    pub cross_posted: u64,
+    /// Same id, other content: stored under a derived id.
+    pub renamed: u64,
+    /// `d` commits applied.
+    pub removed: u64,
+    /// Set aside (unreadable or unroutable).
+    pub rejected: u64,
+    /// Messages skipped because an earlier run already imported them (checkpoint).
+    pub resumed_past: u64,
+    pub per_group: BTreeMap<String, u64>,
+}
+
+struct Route {
+    gid: u32,
+    name: String,
+    list_id: Option<String>,
+    address: Option<String>,
+}
+
+pub struct Importer<'s> {
+    store: &'s Store,
+    routes: Vec<Route>,
+    fixed: Option<u32>,
+    batch: Batch<'s>,
+    batch_messages: usize,
+    pub stats: ImportStats,
+}
+
+impl<'s> Importer<'s> {
+    /// Prepares an import into `store`, creating the configured groups it does not have yet.
+    pub fn new(store: &'s Store, config: &Config, group: Option<&str>) -> Result<Self, ImportError> {
+        let mut batch = store.batch();
+        let now = now();
+        let mut routes = Vec::new();
+        for g in &config.groups {
+            let meta = batch.ensure_group(&g.name, now)?;
+            routes.push(Route { gid: meta.id, name: g.name.clone(), list_id: g.list_id.clone(), address: g.address.clone() });
+        }
+        let fixed = match group {
+            Some(name) => Some(
+                routes
+                    .iter()
+                    .find(|r| r.name == name)
+                    .map(|r| r.gid)
+                    .ok_or_else(|| ImportError::Usage(format!("--group {name}: no such group in {}; add a [[group]] for it", config.path.display())))?,
+            ),
+            None => None,
+        };
+        batch.commit()?;
+        Ok(Importer { store, routes, fixed, batch: store.batch(), batch_messages: 0, stats: ImportStats::default() })
+    }
+
+    /// Imports one source: an mbox file (`.gz` too), a public-inbox epoch or inbox folder.
+    pub fn import_path(&mut self, path: &Path, format: mbox::MboxFormat) -> Result<(), ImportError> {
+        let canonical = path.canonicalize().map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+        if canonical.is_dir() {
+            if public_inbox::is_epoch(&canonical) {
+                return self.import_epoch(&canonical);
+            }
+            let epochs = public_inbox::inbox_epochs(&canonical);
+            if epochs.is_empty() {
+                return Err(ImportError::Usage(format!(
+                    "{}: not an mbox file, a public-inbox epoch (bare git repository) or an inbox folder with git/N.git",
+                    path.display()
+                )));
+            }
+            for epoch in epochs {
+                self.import_epoch(&epoch)?;
+            }
+            return Ok(());
+        }
+        self.import_mbox(&canonical, format)
+    }
+
+    fn import_mbox(&mut self, path: &Path, format: mbox::MboxFormat) -> Result<(), ImportError> {
+        let source = format!("mbox:{}", path.display());
+        let io = |source| ImportError::Io { path: path.to_path_buf(), source };
+        let start = match self.store.checkpoint(&source)? {
+            Some(v) => crate::store::codec::be_u64(&v).unwrap_or(0),
+            None => 0,
+        };
+        let len = std::fs::metadata(path).map_err(io)?.len();
+        let is_gz = path.extension().is_some_and(|e| e == "gz");
+        // A file that shrank below its checkpoint was replaced: read it all again (dedupe
+        // keeps that harmless).
+        let start = if !is_gz && start > len { 0 } else { start };
+        if start > 0 {
+            tracing::info!(source, offset = start, "resuming after checkpoint");
+        }
+        let reader = match mbox::open(path, format, start) {
+            Ok(r) => r,
+            Err(e) if start > 0 && e.kind() == std::io::ErrorKind::UnexpectedEof => mbox::open(path, format, 0).map_err(io)?,
+            Err(e) => return Err(io(e)),
+        };
+        for msg in reader {
+            let msg = msg.map_err(io)?;
+            self.add_message(&source, msg.start, &msg.raw)?;
+            self.batch.set_checkpoint(&source, msg.end.to_be_bytes().to_vec());
+            self.maybe_commit()?;
+        }
+        self.commit()
+    }
+
+    fn import_epoch(&mut self, path: &Path) -> Result<(), ImportError> {
+        let source = format!("git:{}", path.display());
+        let epoch = Epoch::open(path)?;
+        // The checkpoint is (commits done, id of the last one); it holds only if that commit
+        // is still at that place in the history.
+        let done = match self.store.checkpoint(&source)? {
+            Some(v) if v.len() > 8 => {
+                let n = crate::store::codec::be_u64(&v).unwrap_or(0);
+                let id = String::from_utf8_lossy(&v[8..]).into_owned();
+                if epoch.commit_at(n).as_deref() == Some(id.as_str()) { n } else { 0 }
+            }
+            _ => 0,
+        };
+        if done > 0 {
+            tracing::info!(source, commits = done, "resuming after checkpoint");
+            self.stats.resumed_past += done;
+        }
+        for index in done + 1..=epoch.len() {
+            if let Some(entry) = epoch.entry(index)? {
+                match entry.event {
+                    Event::Add => self.add_message(&source, index, &entry.raw)?,
+                    Event::Delete => self.delete_message(&entry.raw)?,
+                }
+            }
+            let mut checkpoint = index.to_be_bytes().to_vec();
+            checkpoint.extend_from_slice(epoch.commit_at(index).unwrap_or_default().as_bytes());
+            self.batch.set_checkpoint(&source, checkpoint);
+            self.maybe_commit()?;
+        }
+        self.commit()
+    }
+
+    fn route(&self, msg: &Message) -> Vec<u32> {
+        if let Some(gid) = self.fixed {
+            return vec![gid];
+        }
+        self.routes
+            .iter()
+            .filter(|r| {
+                r.list_id.as_ref().is_some_and(|l| msg.list_ids.contains(l))
+                    || r.address.as_ref().is_some_and(|a| msg.recipients.contains(a))
+            })
+            .map(|r| r.gid)
+            .collect()
+    }
+
+    fn set_aside(&mut self, source: &str, position: u64, reason: String, raw: &[u8]) {
+        tracing::debug!(source, position, reason, "set aside");
+        self.stats.rejected += 1;
+        self.batch.reject(&Reject { source: source.to_string(), position, reason, time: now(), raw: raw.to_vec() });
+    }
+
+    /// Parses, routes, dedupes and stores one message.
+    pub fn add_message(&mut self, source: &str, position: u64, raw: &[u8]) -> Result<(), ImportError> {
+        self.stats.read += 1;
+        self.batch_messages += 1;
+        let mut msg = match Message::parse(raw) {
+            Ok(m) => m,
+            Err(why) => {
+                self.set_aside(source, position, why.to_string(), raw);
+                return Ok(());
+            }
+        };
+        let groups = self.route(&msg);
+        if groups.is_empty() {
+            let reason = format!(
+                "no configured group matches List-Id {:?} or To/Cc {:?}",
+                msg.list_ids,
+                msg.recipients.iter().take(8).collect::<Vec<_>>()
+            );
+            self.set_aside(source, position, reason, raw);
+            return Ok(());
+        }
+        if let Some(existing) = self.batch.message_id(&msg.message_id)? {
+            if existing.content_hash == msg.content_hash {
+                return self.add_groups(existing.aid, &groups);
+            }
+            // Same id, other content: a derived id keeps ids unique and both retrievable.
+            let derived = derived_id(&msg.message_id, &msg.content_hash);
+            if let Some(existing) = self.batch.message_id(&derived)? {
+                return self.add_groups(existing.aid, &groups);
+            }
+            msg.set_message_id(&derived);
+            self.stats.renamed += 1;
+        }
+        let wire = msg.wire();
+        let memberships = self.batch.add_article(&NewArticle {
+            message_id: &wire.message_id,
+            content_hash: wire.content_hash,
+            wire: &wire.wire,
+            header_len: wire.header_len,
+            overview: &wire.overview,
+            ancestors: &wire.ancestors,
+            groups: &groups,
+            arrival: now(),
+        })?;
+        self.stats.stored += 1;
+        self.stats.bytes += wire.wire.len() as u64;
+        self.count_groups(&memberships);
+        Ok(())
+    }
+
+    fn add_groups(&mut self, aid: u64, groups: &[u32]) -> Result<(), ImportError> {
+        if aid == 0 {
+            // Removed earlier: a removal is not undone by seeing the message again.
+            self.stats.duplicates += 1;
+            return Ok(());
+        }
+        let added = self.batch.add_memberships(aid, groups)?;
+        if added.is_empty() {
+            self.stats.duplicates += 1;
+        } else {
+            self.stats.cross_posted += 1;
+            self.count_groups(&added);
+        }
+        Ok(())
+    }
+
+    fn count_groups(&mut self, memberships: &[(u32, u64)]) {
+        for (gid, _) in memberships {
+            if let Some(r) = self.routes.iter().find(|r| r.gid == *gid) {
+                *self.stats.per_group.entry(r.name.clone()).or_default() += 1;
+            }
+        }
+    }
+
+    /// Applies a public-inbox `d` commit: the message with that id and content is removed.
+    fn delete_message(&mut self, raw: &[u8]) -> Result<(), ImportError> {
+        let Ok(msg) = Message::parse(raw) else { return Ok(()) };
+        for id in [msg.message_id.clone(), derived_id(&msg.message_id, &msg.content_hash)] {
+            if let Some(entry) = self.batch.message_id(&id)?
+                && entry.content_hash == msg.content_hash
+                && entry.aid != 0
+            {
+                self.batch.remove_article(entry.aid)?;
+                self.stats.removed += 1;
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    fn maybe_commit(&mut self) -> Result<(), ImportError> {
+        if self.batch_messages >= BATCH_MESSAGES || self.batch.pending_bytes() >= BATCH_BYTES {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    /// Commits what is pending.
+    pub fn commit(&mut self) -> Result<(), ImportError> {
+        self.batch.commit()?;
+        self.batch_messages = 0;
+        Ok(())
+    }
+
+    /// Commits and waits for the store to reach the disk.
+    pub fn finish(mut self) -> Result<ImportStats, ImportError> {
+        self.commit()?;
+        self.store.flush()?;
+        Ok(self.stats)
+    }
+}
+
+/// The id a message gets when its own id is taken by other content: `<dup-HASH.original>`.
+pub fn derived_id(id: &str, hash: &[u8; 16]) -> String {
+    let inner = id.trim_start_matches('<').trim_end_matches('>');
+    let mut derived = format!("<dup-{}.{inner}", &hex(hash)[..16]);
+    derived.truncate(249);
+    derived.push('>');
+    derived
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Runs a whole import and prints its summary: the `listnews import` command.
+pub fn run(config: &Config, group: Option<&str>, sources: &[PathBuf], format: mbox::MboxFormat) -> Result<ImportStats, ImportError> {
+    let store = Store::open(&config.server.data_dir)?;
+    let started = Instant::now();
+    let mut importer = Importer::new(&store, config, group)?;
+    for source in sources {
+        importer.import_path(source, format)?;
+    }
+    let stats = importer.finish()?;
+    let secs = started.elapsed().as_secs_f64();
+    let size = store.size_on_disk().unwrap_or(0);
+    println!(
+        "read {} messages in {:.1} s ({:.0} messages/s): {} stored, {} duplicates, {} added to another group, {} stored under a derived Message-ID, {} removed, {} set aside{}",
+        stats.read,
+        secs,
+        stats.read as f64 / secs.max(1e-9),
+        stats.stored,
+        stats.duplicates,
+        stats.cross_posted,
+        stats.renamed,
+        stats.removed,
+        stats.rejected,
+        if stats.rejected > 0 { " (see `listnews rejects`)" } else { "" },
+    );
+    if stats.resumed_past > 0 {
+        println!("resumed after {} commits imported by an earlier run", stats.resumed_past);
+    }
+    for (group, n) in &stats.per_group {
+        println!("  {group}: {n} new");
+    }
+    println!("store: {} ({:.1} MiB on disk)", store.dir().display(), size as f64 / (1 << 20) as f64);
+    Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_ids_are_valid_and_stable() {
+        let h = [7u8; 16];
+        let d = derived_id("<abc@example.org>", &h);
+        assert_eq!(d, "<dup-0707070707070707.abc@example.org>");
+        assert!(crate::protocol::command::is_message_id(&d));
+        let long = format!("<{}@x>", "a".repeat(246));
+        assert!(crate::protocol::command::is_message_id(&derived_id(&long, &h)));
+    }
+}

@@ -1,0 +1,106 @@
+//! public-inbox v2 archives (as mirrored from lore.kernel.org), read with gix.
+//!
+//! An epoch is a bare git repository with linear history, one commit per event; each commit's
+//! tree holds one blob: `m` (a message added) or `d` (that message removed). An inbox folder
+//! holds its epochs as `git/0.git`, `git/1.git`, … which are read in numeric order.
+
+use std::path::{Path, PathBuf};
+
+use super::ImportError;
+
+/// Does `path` look like a bare git repository (an epoch)?
+pub fn is_epoch(path: &Path) -> bool {
+    path.join("objects").is_dir() && path.join("HEAD").is_file()
+}
+
+/// The epochs of an inbox folder, in order; empty if `path` is not an inbox.
+pub fn inbox_epochs(path: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(path.join("git")) else { return Vec::new() };
+    let mut epochs: Vec<(u64, PathBuf)> = entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let n = name.strip_suffix(".git")?.parse::<u64>().ok()?;
+            is_epoch(&e.path()).then(|| (n, e.path()))
+        })
+        .collect();
+    epochs.sort();
+    epochs.into_iter().map(|(_, p)| p).collect()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Add,
+    Delete,
+}
+
+/// One commit of an epoch, oldest first.
+pub struct EpochEntry {
+    /// 1-based position in the epoch's history.
+    pub index: u64,
+    pub commit: String,
+    pub event: Event,
+    pub raw: Vec<u8>,
+}
+
+/// The commits of an epoch, oldest first, with their blobs read lazily.
+pub struct Epoch {
+    repo: gix::Repository,
+    commits: Vec<gix::ObjectId>,
+    path: PathBuf,
+}
+
+fn git_err(path: &Path, e: impl std::fmt::Display) -> ImportError {
+    ImportError::Git { path: path.to_path_buf(), message: e.to_string() }
+}
+
+impl Epoch {
+    pub fn open(path: &Path) -> Result<Epoch, ImportError> {
+        let mut repo = gix::open(path).map_err(|e| git_err(path, e))?;
+        repo.object_cache_size(Some(16 << 20));
+        let mut commits = Vec::new();
+        if let Ok(head) = repo.head_id() {
+            for info in head.ancestors().all().map_err(|e| git_err(path, e))? {
+                commits.push(info.map_err(|e| git_err(path, e))?.id);
+            }
+        }
+        // (An epoch without commits yet is empty, not an error.)
+        // History is newest first; messages must be numbered in arrival order.
+        commits.reverse();
+        Ok(Epoch { repo, commits, path: path.to_path_buf() })
+    }
+
+    pub fn len(&self) -> u64 {
+        self.commits.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.commits.is_empty()
+    }
+
+    /// The commit id at 1-based `index`.
+    pub fn commit_at(&self, index: u64) -> Option<String> {
+        let i = usize::try_from(index).ok()?.checked_sub(1)?;
+        self.commits.get(i).map(|id| id.to_string())
+    }
+
+    /// Reads the commit at 1-based `index`; `None` for a commit with neither `m` nor `d`
+    /// or a purged (empty) blob.
+    pub fn entry(&self, index: u64) -> Result<Option<EpochEntry>, ImportError> {
+        let Some(id) = usize::try_from(index).ok().and_then(|i| i.checked_sub(1)).and_then(|i| self.commits.get(i)) else {
+            return Ok(None);
+        };
+        let commit = self.repo.find_commit(*id).map_err(|e| git_err(&self.path, e))?;
+        let tree = commit.tree().map_err(|e| git_err(&self.path, e))?;
+        let (event, entry) = match (tree.find_entry("m"), tree.find_entry("d")) {
+            (Some(m), _) => (Event::Add, m),
+            (None, Some(d)) => (Event::Delete, d),
+            (None, None) => return Ok(None),
+        };
+        let blob = entry.object().map_err(|e| git_err(&self.path, e))?;
+        if blob.data.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(EpochEntry { index, commit: id.to_string(), event, raw: blob.data.clone() }))
+    }
+}

@@ -1,0 +1,465 @@
+//! NNTP command lines -> [`Command`] (RFC 3977 §3.1, with RFC 2980 legacy commands).
+//!
+//! The caller frames lines (CRLF stripped, at most [`MAX_LINE`] octets); this module only parses.
+//! Unknown verbs are [`ParseError::Unknown`] (500); a known verb with bad arguments, or an
+//! unknown variant of a known command (`LIST FOO`), is [`ParseError::Syntax`] (501).
+
+use nom::IResult;
+use nom::Parser;
+use nom::branch::alt;
+use nom::bytes::complete::{take_till1, take_while_m_n};
+use nom::character::complete::{char, space0};
+use nom::combinator::{all_consuming, map, map_res, opt};
+use nom::multi::many0;
+use nom::sequence::{delimited, preceded};
+
+/// A command line may be 512 octets including its CRLF (RFC 3977 §3.1).
+pub const MAX_LINE: usize = 512;
+/// Article numbers are at most 16 digits (RFC 3977 §6).
+const MAX_NUMBER_DIGITS: usize = 16;
+
+/// One parsed command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Article(Retrieve, Option<ArticleRef>),
+    Capabilities,
+    Date,
+    Group(String),
+    Help,
+    /// HDR (225) or, with `legacy`, XHDR (221).
+    Hdr { field: String, spec: Option<RangeSpec>, legacy: bool },
+    Ihave,
+    Last,
+    List(ListKind),
+    ListGroup { group: Option<String>, range: Option<ArticleRange> },
+    ModeReader,
+    NewGroups(ClientDate),
+    NewNews { wildmat: String, date: ClientDate },
+    Next,
+    /// OVER or, with `legacy`, XOVER.
+    Over { spec: Option<RangeSpec>, legacy: bool },
+    Post,
+    Quit,
+}
+
+/// Which part of an article ARTICLE/HEAD/BODY/STAT returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Retrieve {
+    Article,
+    Head,
+    Body,
+    Stat,
+}
+
+impl Retrieve {
+    pub fn code(self) -> u16 {
+        match self {
+            Retrieve::Article => 220,
+            Retrieve::Head => 221,
+            Retrieve::Body => 222,
+            Retrieve::Stat => 223,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ArticleRef {
+    Number(u64),
+    /// With its angle brackets, as sent.
+    MessageId(String),
+}
+
+/// `n`, `n-` or `n-m` (RFC 3977 §3.2.1). `high == None` means open-ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ArticleRange {
+    pub low: u64,
+    pub high: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RangeSpec {
+    Range(ArticleRange),
+    MessageId(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListKind {
+    Active(Option<String>),
+    Newsgroups(Option<String>),
+    OverviewFmt,
+    Headers(HeadersVariant),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadersVariant {
+    Any,
+    MsgId,
+    Range,
+}
+
+/// A NEWNEWS/NEWGROUPS date as sent: `[yy]yymmdd hhmmss [GMT]` (RFC 3977 §7.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientDate {
+    /// Two-digit years are kept as sent (< 100); see [`ClientDate::timestamp`].
+    pub year: u32,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    pub gmt: bool,
+}
+
+impl ClientDate {
+    /// Seconds since the epoch, UTC. A two-digit year is in the current century if it is not
+    /// after the current year, else in the previous one (RFC 3977 §7.3.2). The server runs
+    /// in UTC, so a date without GMT is read as UTC too.
+    pub fn timestamp(&self, current_year: i32) -> Option<i64> {
+        let year = if self.year < 100 {
+            let century = current_year - current_year.rem_euclid(100);
+            let candidate = century + self.year as i32;
+            if candidate > current_year { candidate - 100 } else { candidate }
+        } else {
+            self.year as i32
+        };
+        let date = chrono::NaiveDate::from_ymd_opt(year, self.month, self.day)?;
+        let time = date.and_hms_opt(self.hour, self.minute, self.second)?;
+        Some(time.and_utc().timestamp())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ParseError {
+    /// 500: not a command this server knows.
+    Unknown,
+    /// 501: a known command with arguments it cannot accept.
+    Syntax(&'static str),
+}
+
+/// One row of the command table: HELP is generated from it.
+pub struct CommandInfo {
+    pub name: &'static str,
+    pub usage: &'static str,
+}
+
+/// Every command the server answers, in HELP order.
+pub const COMMANDS: &[CommandInfo] = &[
+    CommandInfo { name: "ARTICLE", usage: "[message-id|number]" },
+    CommandInfo { name: "BODY", usage: "[message-id|number]" },
+    CommandInfo { name: "CAPABILITIES", usage: "[keyword]" },
+    CommandInfo { name: "DATE", usage: "" },
+    CommandInfo { name: "GROUP", usage: "newsgroup" },
+    CommandInfo { name: "HDR", usage: "header [message-id|range]" },
+    CommandInfo { name: "HEAD", usage: "[message-id|number]" },
+    CommandInfo { name: "HELP", usage: "" },
+    CommandInfo { name: "IHAVE", usage: "message-id" },
+    CommandInfo { name: "LAST", usage: "" },
+    CommandInfo { name: "LIST", usage: "[ACTIVE [wildmat]|NEWSGROUPS [wildmat]|OVERVIEW.FMT|HEADERS [MSGID|RANGE]]" },
+    CommandInfo { name: "LISTGROUP", usage: "[newsgroup [range]]" },
+    CommandInfo { name: "MODE", usage: "READER" },
+    CommandInfo { name: "NEWGROUPS", usage: "[yy]yymmdd hhmmss [GMT]" },
+    CommandInfo { name: "NEWNEWS", usage: "wildmat [yy]yymmdd hhmmss [GMT]" },
+    CommandInfo { name: "NEXT", usage: "" },
+    CommandInfo { name: "OVER", usage: "[message-id|range]" },
+    CommandInfo { name: "POST", usage: "" },
+    CommandInfo { name: "QUIT", usage: "" },
+    CommandInfo { name: "STAT", usage: "[message-id|number]" },
+    CommandInfo { name: "XHDR", usage: "header [message-id|range]" },
+    CommandInfo { name: "XOVER", usage: "[range]" },
+];
+
+/// Parses one command line (without its CRLF).
+pub fn parse(line: &[u8]) -> Result<Command, ParseError> {
+    let Ok(line) = std::str::from_utf8(line) else {
+        return Err(ParseError::Syntax("command is not UTF-8"));
+    };
+    let words = match words(line) {
+        Ok((_, words)) => words,
+        Err(_) => return Err(ParseError::Syntax("unparsable command")),
+    };
+    let Some((verb, args)) = words.split_first() else {
+        return Err(ParseError::Unknown);
+    };
+    let verb = verb.to_ascii_uppercase();
+    match verb.as_str() {
+        "ARTICLE" => article(Retrieve::Article, args),
+        "HEAD" => article(Retrieve::Head, args),
+        "BODY" => article(Retrieve::Body, args),
+        "STAT" => article(Retrieve::Stat, args),
+        // A keyword argument is allowed and ignored: we have one capability list (§5.2.2).
+        "CAPABILITIES" => at_most(args, 1, Command::Capabilities),
+        "DATE" => exactly(args, 0, Command::Date),
+        "HELP" => exactly(args, 0, Command::Help),
+        "LAST" => exactly(args, 0, Command::Last),
+        "NEXT" => exactly(args, 0, Command::Next),
+        "POST" => exactly(args, 0, Command::Post),
+        "QUIT" => exactly(args, 0, Command::Quit),
+        "IHAVE" => match args {
+            [id] if is_message_id(id) => Ok(Command::Ihave),
+            _ => Err(ParseError::Syntax("IHAVE needs a message-id")),
+        },
+        "GROUP" => match args {
+            [group] => Ok(Command::Group(group.to_string())),
+            _ => Err(ParseError::Syntax("GROUP needs one newsgroup name")),
+        },
+        "LISTGROUP" => match args {
+            [] => Ok(Command::ListGroup { group: None, range: None }),
+            [group] => Ok(Command::ListGroup { group: Some(group.to_string()), range: None }),
+            [group, range] => Ok(Command::ListGroup {
+                group: Some(group.to_string()),
+                range: Some(article_range(range).ok_or(ParseError::Syntax("bad range"))?),
+            }),
+            _ => Err(ParseError::Syntax("LISTGROUP [newsgroup [range]]")),
+        },
+        "MODE" => match args {
+            [mode] if mode.eq_ignore_ascii_case("READER") => Ok(Command::ModeReader),
+            _ => Err(ParseError::Syntax("only MODE READER is supported")),
+        },
+        "OVER" | "XOVER" => {
+            let legacy = verb == "XOVER";
+            match args {
+                [] => Ok(Command::Over { spec: None, legacy }),
+                [spec] => Ok(Command::Over { spec: Some(range_spec(spec)?), legacy }),
+                _ => Err(ParseError::Syntax("OVER [range|message-id]")),
+            }
+        }
+        "HDR" | "XHDR" => {
+            let legacy = verb == "XHDR";
+            match args {
+                [field] => Ok(Command::Hdr { field: field.to_string(), spec: None, legacy }),
+                [field, spec] => Ok(Command::Hdr { field: field.to_string(), spec: Some(range_spec(spec)?), legacy }),
+                _ => Err(ParseError::Syntax("HDR header [range|message-id]")),
+            }
+        }
+        "LIST" => list(args),
+        "NEWGROUPS" => match args {
+            // Distributions after the date (RFC 977) are accepted and ignored.
+            [date, time, rest @ ..] => Ok(Command::NewGroups(client_date(date, time, rest)?)),
+            _ => Err(ParseError::Syntax("NEWGROUPS [yy]yymmdd hhmmss [GMT]")),
+        },
+        "NEWNEWS" => match args {
+            [wildmat, date, time, rest @ ..] => Ok(Command::NewNews {
+                wildmat: wildmat.to_string(),
+                date: client_date(date, time, rest)?,
+            }),
+            _ => Err(ParseError::Syntax("NEWNEWS wildmat [yy]yymmdd hhmmss [GMT]")),
+        },
+        _ => Err(ParseError::Unknown),
+    }
+}
+
+/// Splits a line into words separated by runs of SP/TAB (RFC 3977 §3.1).
+fn words(line: &str) -> IResult<&str, Vec<&str>> {
+    all_consuming(many0(delimited(space0, take_till1(|c| c == ' ' || c == '\t'), space0))).parse(line)
+}
+
+fn exactly(args: &[&str], n: usize, cmd: Command) -> Result<Command, ParseError> {
+    if args.len() == n { Ok(cmd) } else { Err(ParseError::Syntax("wrong number of arguments")) }
+}
+
+fn at_most(args: &[&str], n: usize, cmd: Command) -> Result<Command, ParseError> {
+    if args.len() <= n { Ok(cmd) } else { Err(ParseError::Syntax("too many arguments")) }
+}
+
+fn article(kind: Retrieve, args: &[&str]) -> Result<Command, ParseError> {
+    match args {
+        [] => Ok(Command::Article(kind, None)),
+        [arg] if is_message_id(arg) => Ok(Command::Article(kind, Some(ArticleRef::MessageId(arg.to_string())))),
+        [arg] => match number(arg) {
+            Some(n) => Ok(Command::Article(kind, Some(ArticleRef::Number(n)))),
+            None => Err(ParseError::Syntax("expected a message-id or article number")),
+        },
+        _ => Err(ParseError::Syntax("too many arguments")),
+    }
+}
+
+fn list(args: &[&str]) -> Result<Command, ParseError> {
+    let Some((keyword, rest)) = args.split_first() else {
+        return Ok(Command::List(ListKind::Active(None)));
+    };
+    let wildmat = |rest: &[&str]| match rest {
+        [] => Ok(None),
+        [w] => Ok(Some(w.to_string())),
+        _ => Err(ParseError::Syntax("one wildmat at most")),
+    };
+    match keyword.to_ascii_uppercase().as_str() {
+        "ACTIVE" => Ok(Command::List(ListKind::Active(wildmat(rest)?))),
+        "NEWSGROUPS" => Ok(Command::List(ListKind::Newsgroups(wildmat(rest)?))),
+        "OVERVIEW.FMT" if rest.is_empty() => Ok(Command::List(ListKind::OverviewFmt)),
+        "HEADERS" => match rest {
+            [] => Ok(Command::List(ListKind::Headers(HeadersVariant::Any))),
+            [v] if v.eq_ignore_ascii_case("MSGID") => Ok(Command::List(ListKind::Headers(HeadersVariant::MsgId))),
+            [v] if v.eq_ignore_ascii_case("RANGE") => Ok(Command::List(ListKind::Headers(HeadersVariant::Range))),
+            _ => Err(ParseError::Syntax("LIST HEADERS [MSGID|RANGE]")),
+        },
+        _ => Err(ParseError::Syntax("unknown LIST keyword")),
+    }
+}
+
+/// A message-id: `<...>`, 3 to 250 printable ASCII octets (RFC 3977 §3.6).
+pub fn is_message_id(s: &str) -> bool {
+    s.len() >= 3
+        && s.len() <= 250
+        && s.starts_with('<')
+        && s.ends_with('>')
+        && s.bytes().all(|b| (0x21..=0x7e).contains(&b))
+}
+
+fn number(s: &str) -> Option<u64> {
+    let parsed: IResult<&str, u64> =
+        all_consuming(map_res(take_while_m_n(1, MAX_NUMBER_DIGITS, |c: char| c.is_ascii_digit()), str::parse))
+            .parse(s);
+    parsed.ok().map(|(_, n)| n)
+}
+
+/// Parses `n`, `n-` or `n-m`.
+pub fn article_range(s: &str) -> Option<ArticleRange> {
+    let num = || map_res(take_while_m_n(1, MAX_NUMBER_DIGITS, |c: char| c.is_ascii_digit()), str::parse::<u64>);
+    let parsed: IResult<&str, ArticleRange> = all_consuming(map(
+        (num(), opt(preceded(char('-'), opt(num())))),
+        |(low, tail)| match tail {
+            None => ArticleRange { low, high: Some(low) },
+            Some(high) => ArticleRange { low, high },
+        },
+    ))
+    .parse(s);
+    parsed.ok().map(|(_, r)| r)
+}
+
+fn range_spec(s: &str) -> Result<RangeSpec, ParseError> {
+    if is_message_id(s) {
+        return Ok(RangeSpec::MessageId(s.to_string()));
+    }
+    article_range(s).map(RangeSpec::Range).ok_or(ParseError::Syntax("expected a range or message-id"))
+}
+
+fn client_date(date: &str, time: &str, rest: &[&str]) -> Result<ClientDate, ParseError> {
+    let bad = ParseError::Syntax("date must be [yy]yymmdd hhmmss [GMT]");
+    let two = || map_res(take_while_m_n(2, 2, |c: char| c.is_ascii_digit()), str::parse::<u32>);
+    let parsed_date: IResult<&str, (u32, u32, u32)> = all_consuming(alt((
+        (map_res(take_while_m_n(4, 4, |c: char| c.is_ascii_digit()), str::parse::<u32>), two(), two())
+            // A four-digit year is never read as a two-digit one, even `0024`.
+            .map(|(y, m, d)| (y.max(100), m, d)),
+        (two(), two(), two()),
+    )))
+    .parse(date);
+    let (_, (year, month, day)) = parsed_date.map_err(|_| bad.clone())?;
+    let parsed_time: IResult<&str, (u32, u32, u32)> = all_consuming((two(), two(), two())).parse(time);
+    let (_, (hour, minute, second)) = parsed_time.map_err(|_| bad.clone())?;
+    let gmt = match rest.first() {
+        Some(w) if w.eq_ignore_ascii_case("GMT") => true,
+        // RFC 977 distributions (`<dist,...>`) may follow; anything else is an error.
+        Some(w) if w.starts_with('<') => false,
+        Some(_) => return Err(bad),
+        None => false,
+    };
+    if month == 0 || month > 12 || day == 0 || day > 31 || hour > 23 || minute > 59 || second > 60 {
+        return Err(bad);
+    }
+    Ok(ClientDate { year, month, day, hour, minute, second, gmt })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(line: &str) -> Command {
+        parse(line.as_bytes()).unwrap_or_else(|e| panic!("{line:?}: {e:?}"))
+    }
+
+    #[test]
+    fn verbs_are_case_insensitive_and_spacing_is_free() {
+        assert_eq!(ok("group org.kernel"), Command::Group("org.kernel".into()));
+        assert_eq!(ok("GrOuP\t org.kernel  "), Command::Group("org.kernel".into()));
+        assert_eq!(ok("mode reader"), Command::ModeReader);
+        assert_eq!(ok("CAPABILITIES AUTHINFO"), Command::Capabilities);
+    }
+
+    #[test]
+    fn unknown_and_syntax_errors_are_distinguished() {
+        assert_eq!(parse(b"FROB"), Err(ParseError::Unknown));
+        assert_eq!(parse(b""), Err(ParseError::Unknown));
+        assert!(matches!(parse(b"LIST FOO"), Err(ParseError::Syntax(_))));
+        assert!(matches!(parse(b"GROUP"), Err(ParseError::Syntax(_))));
+        assert!(matches!(parse(b"MODE STREAM"), Err(ParseError::Syntax(_))));
+        assert!(matches!(parse(b"ARTICLE abc"), Err(ParseError::Syntax(_))));
+        assert!(matches!(parse(b"ARTICLE 12345678901234567"), Err(ParseError::Syntax(_))));
+        assert!(matches!(parse(b"DATE now"), Err(ParseError::Syntax(_))));
+        assert!(matches!(parse(b"HEAD \xff"), Err(ParseError::Syntax(_))));
+    }
+
+    #[test]
+    fn article_forms() {
+        assert_eq!(ok("ARTICLE"), Command::Article(Retrieve::Article, None));
+        assert_eq!(ok("head 42"), Command::Article(Retrieve::Head, Some(ArticleRef::Number(42))));
+        assert_eq!(
+            ok("BODY <a@b>"),
+            Command::Article(Retrieve::Body, Some(ArticleRef::MessageId("<a@b>".into())))
+        );
+        assert!(matches!(parse(b"STAT <a b>"), Err(_)));
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(article_range("5"), Some(ArticleRange { low: 5, high: Some(5) }));
+        assert_eq!(article_range("5-"), Some(ArticleRange { low: 5, high: None }));
+        assert_eq!(article_range("5-9"), Some(ArticleRange { low: 5, high: Some(9) }));
+        assert_eq!(article_range("9-5"), Some(ArticleRange { low: 9, high: Some(5) }));
+        assert_eq!(article_range("-5"), None);
+        assert_eq!(article_range("5-x"), None);
+        assert_eq!(
+            ok("XOVER 1-"),
+            Command::Over { spec: Some(RangeSpec::Range(ArticleRange { low: 1, high: None })), legacy: true }
+        );
+        assert_eq!(ok("OVER <x@y>"), Command::Over { spec: Some(RangeSpec::MessageId("<x@y>".into())), legacy: false });
+        assert_eq!(
+            ok("XHDR subject 3-4"),
+            Command::Hdr {
+                field: "subject".into(),
+                spec: Some(RangeSpec::Range(ArticleRange { low: 3, high: Some(4) })),
+                legacy: true
+            }
+        );
+    }
+
+    #[test]
+    fn list_variants() {
+        assert_eq!(ok("LIST"), Command::List(ListKind::Active(None)));
+        assert_eq!(ok("list active org.*"), Command::List(ListKind::Active(Some("org.*".into()))));
+        assert_eq!(ok("LIST NEWSGROUPS"), Command::List(ListKind::Newsgroups(None)));
+        assert_eq!(ok("LIST overview.fmt"), Command::List(ListKind::OverviewFmt));
+        assert_eq!(ok("LIST HEADERS range"), Command::List(ListKind::Headers(HeadersVariant::Range)));
+        assert_eq!(
+            ok("LISTGROUP g 10-"),
+            Command::ListGroup { group: Some("g".into()), range: Some(ArticleRange { low: 10, high: None }) }
+        );
+    }
+
+    #[test]
+    fn dates_in_every_client_form() {
+        let Command::NewGroups(d) = ok("NEWGROUPS 20240102 030405 GMT") else { panic!() };
+        assert_eq!(d.timestamp(2026), Some(1704164645));
+        assert!(d.gmt);
+        let Command::NewGroups(d) = ok("NEWGROUPS 240102 030405") else { panic!() };
+        assert_eq!(d.timestamp(2026), Some(1704164645));
+        // A two-digit year after the current year belongs to the previous century.
+        let Command::NewGroups(d) = ok("NEWGROUPS 990102 030405 GMT") else { panic!() };
+        assert_eq!(d.timestamp(2026).map(|t| t < 946684800), Some(true));
+        let Command::NewNews { wildmat, date } = ok("NEWNEWS org.*,!org.x 20240102 030405 GMT") else {
+            panic!()
+        };
+        assert_eq!(wildmat, "org.*,!org.x");
+        assert_eq!(date.timestamp(2026), Some(1704164645));
+        assert!(matches!(parse(b"NEWGROUPS 2024010 030405"), Err(ParseError::Syntax(_))));
+        assert!(matches!(parse(b"NEWGROUPS 20241302 030405"), Err(ParseError::Syntax(_))));
+        assert!(matches!(parse(b"NEWGROUPS 20240102 030405 UTC"), Err(ParseError::Syntax(_))));
+    }
+
+    #[test]
+    fn message_ids() {
+        assert!(is_message_id("<a@b>"));
+        assert!(!is_message_id("<>"));
+        assert!(!is_message_id("a@b"));
+        assert!(!is_message_id(&format!("<{}>", "a".repeat(250))));
+    }
+}

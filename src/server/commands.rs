@@ -1,0 +1,720 @@
+//! What each NNTP command does, in one place (RFC 3977 reader commands plus the RFC 2980
+//! legacy forms). Every function here is synchronous and may block on sled; the session runs
+//! it on tokio's blocking pool. Long listings return a [`Cursor`] and are sent in chunks.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::Arc;
+
+use crate::config::{Config, GroupConfig};
+use crate::protocol::command::{ArticleRange, ArticleRef, COMMANDS, Command, ListKind, ParseError, RangeSpec, Retrieve};
+use crate::protocol::{response, Wildmat};
+use crate::store::overview::{self, push_field};
+use crate::store::{Article, GroupMeta, OverviewEntry, Store, StoreError};
+
+/// Stop adding to a response buffer past this size; the rest follows in the next chunk.
+pub const CHUNK: usize = 256 << 10;
+
+/// What the sessions share: the store and the configured groups.
+pub struct Context {
+    pub store: Store,
+    pub hostname: String,
+    groups: HashMap<String, GroupConfig>,
+}
+
+impl Context {
+    pub fn new(store: Store, config: &Config) -> Arc<Context> {
+        let groups = config.groups.iter().map(|g| (g.name.clone(), g.clone())).collect();
+        Arc::new(Context { store, hostname: config.server.hostname.clone(), groups })
+    }
+
+    /// A configured group and its counters.
+    fn group(&self, name: &str) -> Result<Option<GroupMeta>> {
+        if !self.groups.contains_key(name) {
+            return Ok(None);
+        }
+        self.store.group(name)
+    }
+
+    /// Configured groups with their counters, sorted by name.
+    fn groups(&self) -> Result<Vec<(String, GroupMeta)>> {
+        Ok(self.store.groups()?.into_iter().filter(|(name, _)| self.groups.contains_key(name)).collect())
+    }
+}
+
+/// Per-session state (RFC 3977 §6.1: both start invalid).
+#[derive(Debug, Default, Clone)]
+pub struct State {
+    pub group: Option<(String, u32)>,
+    pub article: Option<u64>,
+    /// slrn 1.0 turns XOVER off on `:bytes`; INN answers in the old form until CAPABILITIES.
+    pub sent_capabilities: bool,
+}
+
+/// How a command left the session.
+pub enum Flow {
+    Continue,
+    Quit,
+    /// A long response continues: call [`resume`] until it returns `None`.
+    More(Cursor),
+}
+
+/// Where a chunked listing stopped.
+pub enum Cursor {
+    Over { gid: u32, next: u64, end: u64 },
+    Hdr { gid: u32, field: HdrField, next: u64, end: u64 },
+    ListGroup { gid: u32, next: u64, end: u64 },
+    NewNews { wildmat: Wildmat, since: i64, from_aid: u64 },
+}
+
+/// A header asked for by HDR/XHDR, resolved once per command.
+#[derive(Clone)]
+pub enum HdrField {
+    /// Stored in the overview: field index 0..=6.
+    Overview(usize),
+    Xref,
+    Path,
+    Newsgroups,
+    /// Any other header, read from the stored article.
+    Other(String),
+}
+
+impl HdrField {
+    fn parse(name: &str) -> HdrField {
+        let lower = name.to_ascii_lowercase();
+        match lower.as_str() {
+            "subject" => HdrField::Overview(0),
+            "from" => HdrField::Overview(1),
+            "date" => HdrField::Overview(2),
+            "message-id" => HdrField::Overview(3),
+            "references" => HdrField::Overview(4),
+            ":bytes" | "bytes" => HdrField::Overview(5),
+            ":lines" | "lines" => HdrField::Overview(6),
+            "xref" => HdrField::Xref,
+            "path" => HdrField::Path,
+            "newsgroups" => HdrField::Newsgroups,
+            _ => HdrField::Other(name.to_string()),
+        }
+    }
+}
+
+/// Runs one command line. Store failures become `403` (RFC 3977 §3.2.1) and the session goes on.
+pub fn execute(ctx: &Context, state: &mut State, line: &[u8], out: &mut Vec<u8>) -> Flow {
+    let command = match crate::protocol::command::parse(line) {
+        Ok(c) => c,
+        Err(ParseError::Unknown) => {
+            response::status(out, 500, "Unknown command");
+            return Flow::Continue;
+        }
+        Err(ParseError::Syntax(why)) => {
+            response::status(out, 501, format_args!("Syntax error: {why}"));
+            return Flow::Continue;
+        }
+    };
+    let mark = out.len();
+    match run(ctx, state, command, out) {
+        Ok(flow) => flow,
+        Err(e) => {
+            tracing::error!(error = %e, "store failure");
+            out.truncate(mark);
+            response::status(out, 403, "Internal fault; try again later");
+            Flow::Continue
+        }
+    }
+}
+
+type Result<T> = std::result::Result<T, StoreError>;
+
+fn run(ctx: &Context, state: &mut State, command: Command, out: &mut Vec<u8>) -> Result<Flow> {
+    match command {
+        Command::Capabilities => capabilities(state, out),
+        Command::ModeReader => response::status(out, 201, "Reader mode, posting prohibited"),
+        Command::Quit => {
+            response::status(out, 205, "Bye");
+            return Ok(Flow::Quit);
+        }
+        Command::Help => help(out),
+        Command::Date => response::status(out, 111, response::date_value(crate::import::now())),
+        Command::Group(name) => group(ctx, state, &name, out)?,
+        Command::ListGroup { group, range } => return listgroup(ctx, state, group.as_deref(), range, out),
+        Command::Next => next_last(ctx, state, false, out)?,
+        Command::Last => next_last(ctx, state, true, out)?,
+        Command::Article(kind, spec) => article(ctx, state, kind, spec, out)?,
+        Command::Over { spec, legacy } => return over(ctx, state, spec, legacy, out),
+        Command::Hdr { field, spec, legacy } => return hdr(ctx, state, &field, spec, legacy, out),
+        Command::List(kind) => list(ctx, state, kind, out)?,
+        Command::NewGroups(date) => newgroups(ctx, date.timestamp(current_year()), out)?,
+        Command::NewNews { wildmat, date } => {
+            let since = date.timestamp(current_year()).unwrap_or(0);
+            response::status(out, 230, "List of new articles follows");
+            return Ok(Flow::More(Cursor::NewNews { wildmat: Wildmat::parse(&wildmat), since, from_aid: 0 }));
+        }
+        Command::Post => post(ctx, state, out),
+        Command::Ihave => response::status(out, 435, "Article not wanted; this archive takes mail, not news"),
+    }
+    Ok(Flow::Continue)
+}
+
+fn current_year() -> i32 {
+    use chrono::Datelike;
+    chrono::Utc::now().year()
+}
+
+fn capabilities(state: &mut State, out: &mut Vec<u8>) {
+    state.sent_capabilities = true;
+    response::status(out, 101, "Capability list:");
+    for cap in [
+        "VERSION 2",
+        concat!("IMPLEMENTATION listnews ", env!("CARGO_PKG_VERSION")),
+        "READER",
+        "HDR",
+        "LIST ACTIVE NEWSGROUPS OVERVIEW.FMT HEADERS",
+        "NEWNEWS",
+        "OVER MSGID",
+    ] {
+        response::line(out, cap.as_bytes());
+    }
+    response::end(out);
+}
+
+fn help(out: &mut Vec<u8>) {
+    response::status(out, 100, "Help text follows");
+    for c in COMMANDS {
+        let text = format!("  {} {}", c.name, c.usage);
+        response::line(out, text.trim_end().as_bytes());
+    }
+    response::end(out);
+}
+
+fn post(ctx: &Context, state: &State, out: &mut Vec<u8>) {
+    let address = state.group.as_ref().and_then(|(name, _)| ctx.groups.get(name)).and_then(|g| g.address.as_deref());
+    match (address, &state.group) {
+        (Some(addr), Some((name, _))) => {
+            response::status(out, 440, format_args!("Posting not permitted; mail {addr} to post to {name}"))
+        }
+        _ => response::status(out, 440, "Posting not permitted; this archive is read-only, post to the lists by mail"),
+    }
+}
+
+fn select_group(ctx: &Context, state: &mut State, name: &str) -> Result<Option<GroupMeta>> {
+    let Some(meta) = ctx.group(name)? else { return Ok(None) };
+    state.group = Some((name.to_string(), meta.id));
+    state.article = (meta.count > 0).then_some(meta.low);
+    Ok(Some(meta))
+}
+
+fn group(ctx: &Context, state: &mut State, name: &str, out: &mut Vec<u8>) -> Result<()> {
+    match select_group(ctx, state, name)? {
+        Some(m) => response::status(out, 211, format_args!("{} {} {} {}", m.count, m.low, m.high, name)),
+        None => response::status(out, 411, format_args!("No such newsgroup: {name}")),
+    }
+    Ok(())
+}
+
+/// Clamps a client range to what the group holds; `None` when nothing can match.
+fn clamp(range: Option<ArticleRange>, meta: &GroupMeta) -> Option<(u64, u64)> {
+    let (low, high) = match range {
+        None => (meta.low, meta.high),
+        Some(r) => (r.low.max(meta.low), r.high.unwrap_or(meta.high).min(meta.high)),
+    };
+    (low <= high && meta.count > 0).then_some((low, high))
+}
+
+fn listgroup(ctx: &Context, state: &mut State, name: Option<&str>, range: Option<ArticleRange>, out: &mut Vec<u8>) -> Result<Flow> {
+    let meta = match name {
+        Some(name) => match select_group(ctx, state, name)? {
+            Some(m) => m,
+            None => {
+                response::status(out, 411, format_args!("No such newsgroup: {name}"));
+                return Ok(Flow::Continue);
+            }
+        },
+        None => match &state.group {
+            Some((name, _)) => match ctx.group(name)? {
+                Some(m) => m,
+                None => {
+                    response::status(out, 412, "No newsgroup selected");
+                    return Ok(Flow::Continue);
+                }
+            },
+            None => {
+                response::status(out, 412, "No newsgroup selected");
+                return Ok(Flow::Continue);
+            }
+        },
+    };
+    let group_name = state.group.as_ref().map(|(n, _)| n.clone()).unwrap_or_default();
+    response::status(out, 211, format_args!("{} {} {} {} list follows", meta.count, meta.low, meta.high, group_name));
+    match clamp(range, &meta) {
+        Some((next, end)) => Ok(Flow::More(Cursor::ListGroup { gid: meta.id, next, end })),
+        None => {
+            response::end(out);
+            Ok(Flow::Continue)
+        }
+    }
+}
+
+fn next_last(ctx: &Context, state: &mut State, backwards: bool, out: &mut Vec<u8>) -> Result<()> {
+    let Some((_, gid)) = state.group.clone() else {
+        response::status(out, 412, "No newsgroup selected");
+        return Ok(());
+    };
+    let Some(current) = state.article else {
+        response::status(out, 420, "Current article number is invalid");
+        return Ok(());
+    };
+    let Some(num) = ctx.store.neighbour(gid, current, backwards)? else {
+        if backwards {
+            response::status(out, 422, "No previous article in this group");
+        } else {
+            response::status(out, 421, "No next article in this group");
+        }
+        return Ok(());
+    };
+    let id = ctx.store.overview(gid, num)?.map(|e| String::from_utf8_lossy(e.field(3)).into_owned()).unwrap_or_default();
+    state.article = Some(num);
+    response::status(out, 223, format_args!("{num} {id} retrieved"));
+    Ok(())
+}
+
+/// Resolves an ARTICLE/HEAD/BODY/STAT argument to (number to report, article), writing the
+/// error response itself when there is none.
+fn find_article(ctx: &Context, state: &mut State, spec: Option<ArticleRef>, out: &mut Vec<u8>) -> Result<Option<(u64, Article)>> {
+    match spec {
+        Some(ArticleRef::MessageId(id)) => match ctx.store.article_by_message_id(&id)? {
+            // By message-id the state does not change; the number is reported if the
+            // article is in the current group, else 0 (RFC 3977 §6.2.1.2).
+            Some(a) => {
+                let num = state.group.as_ref().and_then(|(_, gid)| a.number_in(*gid)).unwrap_or(0);
+                Ok(Some((num, a)))
+            }
+            None => {
+                response::status(out, 430, "No article with that message-id");
+                Ok(None)
+            }
+        },
+        Some(ArticleRef::Number(num)) => {
+            let Some((_, gid)) = state.group.clone() else {
+                response::status(out, 412, "No newsgroup selected");
+                return Ok(None);
+            };
+            match ctx.store.overview(gid, num)? {
+                Some(entry) => match ctx.store.article(entry.article_id())? {
+                    Some(a) => {
+                        state.article = Some(num);
+                        Ok(Some((num, a)))
+                    }
+                    None => {
+                        response::status(out, 423, "No article with that number");
+                        Ok(None)
+                    }
+                },
+                None => {
+                    response::status(out, 423, "No article with that number");
+                    Ok(None)
+                }
+            }
+        }
+        None => {
+            let Some((_, gid)) = state.group.clone() else {
+                response::status(out, 412, "No newsgroup selected");
+                return Ok(None);
+            };
+            let Some(num) = state.article else {
+                response::status(out, 420, "Current article number is invalid");
+                return Ok(None);
+            };
+            match ctx.store.overview(gid, num)?.map(|e| e.article_id()) {
+                Some(aid) => Ok(ctx.store.article(aid)?.map(|a| (num, a))),
+                None => {
+                    response::status(out, 420, "Current article number is invalid");
+                    Ok(None)
+                }
+            }
+        }
+    }
+}
+
+/// The headers a news server adds on output: Path, Newsgroups and Xref (RFC 5536 §3.1.4-5,
+/// §3.2.14), from the article's memberships.
+fn served_headers(ctx: &Context, article: &Article, out: &mut Vec<u8>) -> Result<()> {
+    let mut names = Vec::with_capacity(article.memberships.len());
+    for (gid, num) in &article.memberships {
+        if let Some(name) = ctx.store.group_name(*gid)? {
+            names.push((name, *num));
+        }
+    }
+    let _ = write!(out, "Path: {}!not-for-mail\r\nNewsgroups: ", ctx.hostname);
+    for (i, (name, _)) in names.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(name.as_bytes());
+    }
+    let _ = write!(out, "\r\nXref: {}", ctx.hostname);
+    for (name, num) in &names {
+        let _ = write!(out, " {name}:{num}");
+    }
+    out.extend_from_slice(b"\r\n");
+    Ok(())
+}
+
+fn article(ctx: &Context, state: &mut State, kind: Retrieve, spec: Option<ArticleRef>, out: &mut Vec<u8>) -> Result<()> {
+    let Some((num, article)) = find_article(ctx, state, spec, out)? else { return Ok(()) };
+    let what = match kind {
+        Retrieve::Article => "article",
+        Retrieve::Head => "head",
+        Retrieve::Body => "body",
+        Retrieve::Stat => "status",
+    };
+    response::status(out, kind.code(), format_args!("{num} {} {what}", article.message_id()));
+    if kind == Retrieve::Stat {
+        return Ok(());
+    }
+    out.reserve(article.wire().len() + 200);
+    if matches!(kind, Retrieve::Article | Retrieve::Head) {
+        served_headers(ctx, &article, out)?;
+        out.extend_from_slice(article.head());
+    }
+    if kind == Retrieve::Article {
+        out.extend_from_slice(b"\r\n");
+    }
+    if matches!(kind, Retrieve::Article | Retrieve::Body) {
+        out.extend_from_slice(article.body());
+    }
+    response::end(out);
+    Ok(())
+}
+
+/// Resolves the range of OVER/HDR: a range in the current group, or the current article.
+/// Writes the error response and returns `None` when there is nothing to answer.
+fn resolve_range(ctx: &Context, state: &State, range: Option<ArticleRange>, out: &mut Vec<u8>) -> Result<Option<(u32, Option<(u64, u64)>)>> {
+    let Some((name, gid)) = state.group.clone() else {
+        response::status(out, 412, "No newsgroup selected");
+        return Ok(None);
+    };
+    match range {
+        Some(r) => {
+            let Some(meta) = ctx.group(&name)? else {
+                response::status(out, 412, "No newsgroup selected");
+                return Ok(None);
+            };
+            // Only ranges that hold at least one article count as non-empty.
+            let clamped = clamp(Some(r), &meta)
+                .filter(|(low, high)| ctx.store.overview_range(gid, *low, *high).next().is_some());
+            Ok(Some((gid, clamped)))
+        }
+        None => match state.article {
+            Some(num) => Ok(Some((gid, Some((num, num))))),
+            None => {
+                response::status(out, 420, "Current article number is invalid");
+                Ok(None)
+            }
+        },
+    }
+}
+
+fn over(ctx: &Context, state: &mut State, spec: Option<RangeSpec>, legacy: bool, out: &mut Vec<u8>) -> Result<Flow> {
+    let range = match spec {
+        Some(RangeSpec::MessageId(id)) => {
+            let Some(entry) = ctx.store.message_id(&id)?.filter(|e| e.aid != 0) else {
+                response::status(out, 430, "No article with that message-id");
+                return Ok(Flow::Continue);
+            };
+            let Some(article) = ctx.store.article(entry.aid)? else {
+                response::status(out, 430, "No article with that message-id");
+                return Ok(Flow::Continue);
+            };
+            let Some(&(gid, num)) = article.memberships.first() else {
+                response::status(out, 430, "No article with that message-id");
+                return Ok(Flow::Continue);
+            };
+            let Some(e) = ctx.store.overview(gid, num)? else {
+                response::status(out, 430, "No article with that message-id");
+                return Ok(Flow::Continue);
+            };
+            let shown = state.group.as_ref().and_then(|(_, g)| article.number_in(*g)).unwrap_or(0);
+            response::status(out, 224, "Overview information follows");
+            overview::write_line(out, shown, e.fields(), &ctx.hostname, e.xref());
+            response::end(out);
+            return Ok(Flow::Continue);
+        }
+        Some(RangeSpec::Range(r)) => Some(r),
+        None => None,
+    };
+    let Some((gid, span)) = resolve_range(ctx, state, range, out)? else { return Ok(Flow::Continue) };
+    match span {
+        Some((next, end)) => {
+            response::status(out, 224, "Overview information follows");
+            Ok(Flow::More(Cursor::Over { gid, next, end }))
+        }
+        // INN answers XOVER on an empty range with an empty 224 (Outlook Express needs it).
+        None if legacy => {
+            response::status(out, 224, "Overview information follows");
+            response::end(out);
+            Ok(Flow::Continue)
+        }
+        None if range.is_none() => {
+            response::status(out, 420, "Current article number is invalid");
+            Ok(Flow::Continue)
+        }
+        None => {
+            response::status(out, 423, "No articles in that range");
+            Ok(Flow::Continue)
+        }
+    }
+}
+
+fn hdr(ctx: &Context, state: &mut State, name: &str, spec: Option<RangeSpec>, legacy: bool, out: &mut Vec<u8>) -> Result<Flow> {
+    let field = HdrField::parse(name);
+    let code = if legacy { 221 } else { 225 };
+    let range = match spec {
+        Some(RangeSpec::MessageId(id)) => {
+            let Some(article) = ctx.store.article_by_message_id(&id)? else {
+                response::status(out, 430, "No article with that message-id");
+                return Ok(Flow::Continue);
+            };
+            response::status(out, code, "Headers follow");
+            let mut value = Vec::new();
+            article_field(ctx, &article, &field, &mut value)?;
+            // XHDR (RFC 2980) starts the line with the message-id; HDR with 0 (RFC 3977 §8.5.2).
+            let mut line = if legacy { id.into_bytes() } else { b"0".to_vec() };
+            line.push(b' ');
+            line.extend_from_slice(&value);
+            response::line(out, &line);
+            response::end(out);
+            return Ok(Flow::Continue);
+        }
+        Some(RangeSpec::Range(r)) => Some(r),
+        None => None,
+    };
+    let Some((gid, span)) = resolve_range(ctx, state, range, out)? else { return Ok(Flow::Continue) };
+    match span {
+        Some((next, end)) => {
+            response::status(out, code, "Headers follow");
+            Ok(Flow::More(Cursor::Hdr { gid, field, next, end }))
+        }
+        None if legacy => {
+            response::status(out, code, "Headers follow");
+            response::end(out);
+            Ok(Flow::Continue)
+        }
+        None if range.is_none() => {
+            response::status(out, 420, "Current article number is invalid");
+            Ok(Flow::Continue)
+        }
+        None => {
+            response::status(out, 423, "No articles in that range");
+            Ok(Flow::Continue)
+        }
+    }
+}
+
+/// One header value of an article, as HDR shows it (first occurrence, unfolded).
+fn article_field(ctx: &Context, article: &Article, field: &HdrField, out: &mut Vec<u8>) -> Result<()> {
+    match field {
+        HdrField::Overview(_) | HdrField::Xref => {
+            if let Some(&(gid, num)) = article.memberships.first()
+                && let Some(entry) = ctx.store.overview(gid, num)?
+            {
+                entry_field(ctx, &entry, field, out);
+            }
+        }
+        HdrField::Path | HdrField::Newsgroups => {
+            let mut served = Vec::new();
+            served_headers(ctx, article, &mut served)?;
+            let want: &[u8] = if matches!(field, HdrField::Path) { b"Path: " } else { b"Newsgroups: " };
+            if let Some(line) = served.split(|&b| b == b'\n').find(|l| l.starts_with(want)) {
+                push_field(out, &line[want.len()..]);
+            }
+        }
+        HdrField::Other(name) => {
+            if let Some(v) = header_value(article.head(), name) {
+                push_field(out, overview::trim(v));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn entry_field(ctx: &Context, entry: &OverviewEntry, field: &HdrField, out: &mut Vec<u8>) {
+    match field {
+        HdrField::Overview(i) => out.extend_from_slice(entry.field(*i)),
+        HdrField::Xref => {
+            out.extend_from_slice(ctx.hostname.as_bytes());
+            out.push(b' ');
+            out.extend_from_slice(entry.xref());
+        }
+        _ => {}
+    }
+}
+
+/// The raw (folded) value of the first `name:` header in a stored head.
+fn header_value<'a>(head: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    let mut lines = head.split_inclusive(|&b| b == b'\n').peekable();
+    let mut start = 0;
+    while let Some(line) = lines.next() {
+        let here = start;
+        start += line.len();
+        let body = line.strip_prefix(b".").filter(|_| line.starts_with(b"..")).unwrap_or(line);
+        if body.len() > name.len() && body[..name.len()].eq_ignore_ascii_case(name.as_bytes()) && body[name.len()] == b':' {
+            let value_start = here + (line.len() - body.len()) + name.len() + 1;
+            let mut end = start;
+            while let Some(next) = lines.peek() {
+                if matches!(next.first(), Some(b' ' | b'\t')) {
+                    end += next.len();
+                    lines.next();
+                } else {
+                    break;
+                }
+            }
+            return Some(&head[value_start..end]);
+        }
+    }
+    None
+}
+
+fn list(ctx: &Context, state: &State, kind: ListKind, out: &mut Vec<u8>) -> Result<()> {
+    match kind {
+        ListKind::Active(pattern) => {
+            let wildmat = pattern.as_deref().map_or_else(Wildmat::any, Wildmat::parse);
+            response::status(out, 215, "List of newsgroups follows");
+            for (name, meta) in ctx.groups()? {
+                if wildmat.matches(&name) {
+                    // An archive takes no posts: status `n`, as public-inbox sends.
+                    response::line_fmt(out, format_args!("{name} {} {} n", meta.high, meta.low));
+                }
+            }
+            response::end(out);
+        }
+        ListKind::Newsgroups(pattern) => {
+            let wildmat = pattern.as_deref().map_or_else(Wildmat::any, Wildmat::parse);
+            response::status(out, 215, "Descriptions follow");
+            for (name, _) in ctx.groups()? {
+                if wildmat.matches(&name) {
+                    let description = ctx.groups.get(&name).map_or("", |g| g.description.as_str());
+                    let mut value = Vec::new();
+                    push_field(&mut value, description.as_bytes());
+                    response::line_fmt(out, format_args!("{name}\t{}", String::from_utf8_lossy(&value)));
+                }
+            }
+            response::end(out);
+        }
+        ListKind::OverviewFmt => {
+            response::status(out, 215, "Order of fields in overview database");
+            let metadata: [&str; 2] = if state.sent_capabilities { [":bytes", ":lines"] } else { ["Bytes:", "Lines:"] };
+            for field in ["Subject:", "From:", "Date:", "Message-ID:", "References:", metadata[0], metadata[1], "Xref:full"] {
+                response::line(out, field.as_bytes());
+            }
+            response::end(out);
+        }
+        ListKind::Headers(_) => {
+            response::status(out, 215, "Headers and metadata items supported");
+            // `:` means any header (RFC 3977 §8.6); metadata items are listed by name.
+            response::line(out, b":");
+            // HDR answers any header by range and by message-id alike, so MSGID and RANGE
+            // list the same.
+            response::line(out, b":bytes");
+            response::line(out, b":lines");
+            response::end(out);
+        }
+    }
+    Ok(())
+}
+
+fn newgroups(ctx: &Context, since: Option<i64>, out: &mut Vec<u8>) -> Result<()> {
+    response::status(out, 231, "List of new newsgroups follows");
+    if let Some(since) = since {
+        for (name, meta) in ctx.groups()? {
+            if meta.created >= since {
+                response::line_fmt(out, format_args!("{name} {} {} n", meta.high, meta.low));
+            }
+        }
+    }
+    response::end(out);
+    Ok(())
+}
+
+/// Continues a chunked listing; returns the cursor for the next chunk, or `None` once the
+/// terminating `.` line has been written.
+pub fn resume(ctx: &Context, cursor: Cursor, out: &mut Vec<u8>) -> std::result::Result<Option<Cursor>, StoreError> {
+    match cursor {
+        Cursor::Over { gid, next, end } => {
+            for item in ctx.store.overview_range(gid, next, end) {
+                let (num, entry) = item?;
+                overview::write_line(out, num, entry.fields(), &ctx.hostname, entry.xref());
+                if out.len() >= CHUNK && num < end {
+                    return Ok(Some(Cursor::Over { gid, next: num + 1, end }));
+                }
+            }
+        }
+        Cursor::Hdr { gid, field, next, end } => {
+            for item in ctx.store.overview_range(gid, next, end) {
+                let (num, entry) = item?;
+                let _ = write!(out, "{num} ");
+                match &field {
+                    HdrField::Overview(_) | HdrField::Xref => entry_field(ctx, &entry, &field, out),
+                    _ => {
+                        if let Some(article) = ctx.store.article(entry.article_id())? {
+                            article_field(ctx, &article, &field, out)?;
+                        }
+                    }
+                }
+                out.extend_from_slice(b"\r\n");
+                if out.len() >= CHUNK && num < end {
+                    return Ok(Some(Cursor::Hdr { gid, field, next: num + 1, end }));
+                }
+            }
+        }
+        Cursor::ListGroup { gid, next, end } => {
+            for item in ctx.store.overview_range(gid, next, end) {
+                let (num, _) = item?;
+                let _ = write!(out, "{num}\r\n");
+                if out.len() >= CHUNK && num < end {
+                    return Ok(Some(Cursor::ListGroup { gid, next: num + 1, end }));
+                }
+            }
+        }
+        Cursor::NewNews { wildmat, since, from_aid } => {
+            let mut names: HashMap<u32, Option<String>> = HashMap::new();
+            for item in ctx.store.arrivals_since(since, from_aid) {
+                let (time, aid) = item?;
+                let Some(article) = ctx.store.article(aid)? else { continue };
+                let mut wanted = false;
+                for (gid, _) in &article.memberships {
+                    let name = match names.get(gid) {
+                        Some(n) => n.clone(),
+                        None => {
+                            let n = ctx.store.group_name(*gid)?.filter(|n| ctx.groups.contains_key(n));
+                            names.insert(*gid, n.clone());
+                            n
+                        }
+                    };
+                    wanted |= name.is_some_and(|n| wildmat.matches(&n));
+                }
+                if wanted {
+                    response::line(out, article.message_id().as_bytes());
+                }
+                if out.len() >= CHUNK {
+                    return Ok(Some(Cursor::NewNews { wildmat, since: time, from_aid: aid + 1 }));
+                }
+            }
+        }
+    }
+    response::end(out);
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_values_are_found_folded_and_case_insensitively() {
+        let head = b"Subject: a\r\n b\r\nX-Thing: one\r\nx-thing: two\r\nTo: z\r\n";
+        assert_eq!(header_value(head, "subject"), Some(&b" a\r\n b\r\n"[..]));
+        assert_eq!(header_value(head, "X-THING"), Some(&b" one\r\n"[..]));
+        assert_eq!(header_value(head, "Cc"), None);
+        assert_eq!(header_value(head, "X-Thin"), None);
+    }
+}

@@ -1,0 +1,400 @@
+//! The sled store: articles in wire form, precomputed overview lines, the Message-ID index,
+//! per-group counters, arrival times and thread links. No sockets here.
+//!
+//! Schema (one tree, see [`codec`]): articles get a store-wide id (`aid`) when stored; each
+//! group membership gets the group's next number. Numbers come from counters kept in the
+//! group record, never from `Tree::len` or `generate_id`, and are never reused.
+
+pub mod codec;
+pub mod overview;
+mod thread;
+mod writer;
+
+use std::path::{Path, PathBuf};
+
+use codec::{Reader, Writer};
+pub use thread::ThreadNode;
+pub use writer::{Batch, NewArticle};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("store error: {0}")]
+    Sled(#[from] sled::Error),
+    #[error("the store at {path} is in use by {holder}; stop it first (only one process may open a store)")]
+    InUse { path: PathBuf, holder: String },
+    #[error("store record is damaged: {0}")]
+    Corrupt(&'static str),
+    #[error("store I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A group's counters (RFC 3977 §6.1.1: count, low and high water marks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupMeta {
+    pub id: u32,
+    /// When the group first appeared in the store (NEWGROUPS, LIST ACTIVE.TIMES).
+    pub created: i64,
+    /// Highest number ever assigned; 0 before the first article.
+    pub high: u64,
+    /// Lowest number still present; `high + 1` when the group is empty (`211 0 L L-1`).
+    pub low: u64,
+    /// Articles present now.
+    pub count: u64,
+}
+
+impl GroupMeta {
+    fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.u32(self.id).i64(self.created).u64(self.high).u64(self.low).u64(self.count);
+        w.0
+    }
+    fn decode(b: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(b);
+        Ok(GroupMeta { id: r.u32()?, created: r.i64()?, high: r.u64()?, low: r.u64()?, count: r.u64()? })
+    }
+}
+
+/// One article as stored: wire bytes (CRLF, dot-stuffed), ready to send.
+#[derive(Debug, Clone)]
+pub struct Article {
+    raw: sled::IVec,
+    pub arrival: i64,
+    /// Every (group id, number) this article has, in the order they were assigned.
+    pub memberships: Vec<(u32, u64)>,
+    msgid: (usize, usize),
+    wire_start: usize,
+    header_len: usize,
+}
+
+impl Article {
+    pub(crate) fn encode(arrival: i64, memberships: &[(u32, u64)], msgid: &str, header_len: usize, wire: &[u8]) -> Vec<u8> {
+        let mut w = Writer(Vec::with_capacity(wire.len() + 64));
+        w.u8(1).i64(arrival).u32(header_len as u32).u16(memberships.len() as u16);
+        for (gid, num) in memberships {
+            w.u32(*gid).u64(*num);
+        }
+        w.bytes(msgid.as_bytes()).raw(wire);
+        w.0
+    }
+
+    pub(crate) fn decode(raw: sled::IVec) -> Result<Self> {
+        let mut r = Reader::new(&raw);
+        if r.u8()? != 1 {
+            return Err(StoreError::Corrupt("unknown article record version"));
+        }
+        let arrival = r.i64()?;
+        let header_len = r.u32()? as usize;
+        let n = r.u16()? as usize;
+        let mut memberships = Vec::with_capacity(n);
+        for _ in 0..n {
+            memberships.push((r.u32()?, r.u64()?));
+        }
+        let id = r.bytes()?;
+        std::str::from_utf8(id).map_err(|_| StoreError::Corrupt("message-id"))?;
+        let wire_start = r.position();
+        let msgid = (wire_start - id.len(), wire_start);
+        if header_len > raw.len() - wire_start {
+            return Err(StoreError::Corrupt("header length"));
+        }
+        Ok(Article { raw, arrival, memberships, msgid, wire_start, header_len })
+    }
+
+    pub fn message_id(&self) -> &str {
+        std::str::from_utf8(&self.raw[self.msgid.0..self.msgid.1]).unwrap_or("")
+    }
+    /// The whole article as sent by ARTICLE (without the served Path/Newsgroups/Xref lines).
+    pub fn wire(&self) -> &[u8] {
+        &self.raw[self.wire_start..]
+    }
+    /// Header lines, each ending in CRLF, without the blank separator line.
+    pub fn head(&self) -> &[u8] {
+        &self.wire()[..self.header_len]
+    }
+    /// The body after the blank line, dot-stuffed, ending in CRLF (or empty).
+    pub fn body(&self) -> &[u8] {
+        self.wire().get(self.header_len + 2..).unwrap_or(&[])
+    }
+    pub fn number_in(&self, gid: u32) -> Option<u64> {
+        self.memberships.iter().find(|(g, _)| *g == gid).map(|(_, n)| *n)
+    }
+}
+
+/// The overview of one article in one group: its id and the precomputed line.
+#[derive(Debug, Clone)]
+pub struct OverviewEntry {
+    raw: sled::IVec,
+}
+
+impl OverviewEntry {
+    pub(crate) fn encode(aid: u64, fields: &[u8], xref: &[u8]) -> Vec<u8> {
+        let mut w = Writer(Vec::with_capacity(fields.len() + xref.len() + 12));
+        w.u64(aid).bytes(fields).raw(xref);
+        w.0
+    }
+    pub(crate) fn decode(raw: sled::IVec) -> Result<Self> {
+        let mut r = Reader::new(&raw);
+        r.u64()?;
+        r.bytes()?;
+        Ok(OverviewEntry { raw })
+    }
+    pub fn article_id(&self) -> u64 {
+        codec::be_u64(&self.raw).unwrap_or(0)
+    }
+    /// The seven fields after the number, TAB-separated: Subject … :lines (RFC 3977 §8.3).
+    pub fn fields(&self) -> &[u8] {
+        let len = codec::be_u32(&self.raw[8..]).unwrap_or(0) as usize;
+        &self.raw[12..12 + len]
+    }
+    /// `group:number` pairs for the Xref field, space-separated.
+    pub fn xref(&self) -> &[u8] {
+        let len = codec::be_u32(&self.raw[8..]).unwrap_or(0) as usize;
+        &self.raw[12 + len..]
+    }
+    /// Field `i` (0 = Subject … 6 = :lines) of the stored line.
+    pub fn field(&self, i: usize) -> &[u8] {
+        self.fields().split(|&b| b == b'\t').nth(i).unwrap_or(&[])
+    }
+}
+
+/// The Message-ID index entry: which article holds the id, and a hash of its content.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MsgIdEntry {
+    /// 0 when the article was removed: the id stays taken so it is never stored again.
+    pub aid: u64,
+    pub content_hash: [u8; 16],
+}
+
+impl MsgIdEntry {
+    fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.u64(self.aid).raw(&self.content_hash);
+        w.0
+    }
+    fn decode(b: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(b);
+        let aid = r.u64()?;
+        let hash: [u8; 16] = r.rest().try_into().map_err(|_| StoreError::Corrupt("msgid entry"))?;
+        Ok(MsgIdEntry { aid, content_hash: hash })
+    }
+}
+
+/// A message set aside by an import, with the reason.
+#[derive(Debug, Clone)]
+pub struct Reject {
+    pub source: String,
+    pub position: u64,
+    pub reason: String,
+    pub time: i64,
+    pub raw: Vec<u8>,
+}
+
+impl Reject {
+    fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        w.bytes(self.source.as_bytes()).u64(self.position).bytes(self.reason.as_bytes()).i64(self.time).bytes(&self.raw);
+        w.0
+    }
+    fn decode(b: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(b);
+        Ok(Reject {
+            source: r.str()?.to_string(),
+            position: r.u64()?,
+            reason: r.str()?.to_string(),
+            time: r.i64()?,
+            raw: r.bytes()?.to_vec(),
+        })
+    }
+}
+
+/// The store: one sled database, owned by one process.
+#[derive(Clone)]
+pub struct Store {
+    db: sled::Db,
+    tree: sled::Tree,
+    dir: PathBuf,
+}
+
+const PID_FILE: &str = "listnews.pid";
+
+impl Store {
+    /// Opens (creating if needed) the store in `dir`.
+    pub fn open(dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(dir)?;
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .cache_capacity(256 << 20)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+            .map_err(|e| match e {
+                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
+                    let holder = std::fs::read_to_string(dir.join(PID_FILE))
+                        .ok()
+                        .and_then(|s| s.trim().parse::<u32>().ok())
+                        .map(|pid| format!("PID {pid}"))
+                        .unwrap_or_else(|| "another process".to_string());
+                    StoreError::InUse { path: dir.to_path_buf(), holder }
+                }
+                other => StoreError::Sled(other),
+            })?;
+        std::fs::write(dir.join(PID_FILE), format!("{}\n", std::process::id()))?;
+        let tree = db.open_tree("listnews")?;
+        Ok(Store { db, tree, dir: dir.to_path_buf() })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Starts a batch of writes, applied atomically by [`Batch::commit`].
+    pub fn batch(&self) -> Batch<'_> {
+        Batch::new(self)
+    }
+
+    /// Waits until everything written so far is on disk.
+    pub fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// Bytes the database occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64> {
+        Ok(self.db.size_on_disk()?)
+    }
+
+    pub fn group(&self, name: &str) -> Result<Option<GroupMeta>> {
+        match self.tree.get(codec::key(codec::GROUP, name.as_bytes()))? {
+            Some(v) => Ok(Some(GroupMeta::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every group in the store, sorted by name.
+    pub fn groups(&self) -> Result<Vec<(String, GroupMeta)>> {
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix([codec::GROUP]) {
+            let (k, v) = item?;
+            let name = String::from_utf8_lossy(&k[1..]).into_owned();
+            out.push((name, GroupMeta::decode(&v)?));
+        }
+        Ok(out)
+    }
+
+    pub fn group_name(&self, gid: u32) -> Result<Option<String>> {
+        Ok(self
+            .tree
+            .get(codec::key(codec::GROUP_NAME, &gid.to_be_bytes()))?
+            .map(|v| String::from_utf8_lossy(&v).into_owned()))
+    }
+
+    pub fn overview(&self, gid: u32, num: u64) -> Result<Option<OverviewEntry>> {
+        match self.tree.get(codec::overview_key(gid, num))? {
+            Some(v) => Ok(Some(OverviewEntry::decode(v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Overview entries of `gid` with numbers in `low..=high`, in order.
+    pub fn overview_range(&self, gid: u32, low: u64, high: u64) -> impl Iterator<Item = Result<(u64, OverviewEntry)>> + '_ {
+        let range = codec::overview_key(gid, low)..=codec::overview_key(gid, high.max(low));
+        let empty = high < low;
+        self.tree.range(range).filter(move |_| !empty).map(|item| {
+            let (k, v) = item?;
+            let num = codec::be_u64(&k[5..]).ok_or(StoreError::Corrupt("overview key"))?;
+            Ok((num, OverviewEntry::decode(v)?))
+        })
+    }
+
+    /// The first article number of `gid` after `num` (NEXT), or before it with `backwards` (LAST).
+    pub fn neighbour(&self, gid: u32, num: u64, backwards: bool) -> Result<Option<u64>> {
+        let item = if backwards {
+            if num <= 1 {
+                return Ok(None);
+            }
+            self.tree.range(codec::overview_key(gid, 0)..codec::overview_key(gid, num)).next_back()
+        } else {
+            self.tree.range(codec::overview_key(gid, num.saturating_add(1))..=codec::overview_key(gid, u64::MAX)).next()
+        };
+        match item {
+            Some(item) => Ok(codec::be_u64(&item?.0[5..])),
+            None => Ok(None),
+        }
+    }
+
+    pub fn article(&self, aid: u64) -> Result<Option<Article>> {
+        match self.tree.get(codec::article_key(aid))? {
+            Some(v) => Ok(Some(Article::decode(v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Looks up a message-id (with its angle brackets).
+    pub fn message_id(&self, id: &str) -> Result<Option<MsgIdEntry>> {
+        match self.tree.get(codec::key(codec::MESSAGE_ID, id.as_bytes()))? {
+            Some(v) => Ok(Some(MsgIdEntry::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The live article holding `id`, if any.
+    pub fn article_by_message_id(&self, id: &str) -> Result<Option<Article>> {
+        match self.message_id(id)? {
+            Some(e) if e.aid != 0 => self.article(e.aid),
+            _ => Ok(None),
+        }
+    }
+
+    /// (arrival time, article id) of articles that arrived at or after `since` (seconds),
+    /// in arrival order, starting at article `from_aid` within that second.
+    pub fn arrivals_since(&self, since: i64, from_aid: u64) -> impl Iterator<Item = Result<(i64, u64)>> + '_ {
+        self.tree.range(codec::arrival_key(since, from_aid)..=codec::arrival_key(i64::MAX, u64::MAX)).map(|item| {
+            let (k, _) = item?;
+            let time = codec::be_u64(&k[1..]).ok_or(StoreError::Corrupt("arrival key"))? as i64;
+            let aid = codec::be_u64(&k[9..]).ok_or(StoreError::Corrupt("arrival key"))?;
+            Ok((time, aid))
+        })
+    }
+
+    pub fn thread_node(&self, id: &str) -> Result<Option<ThreadNode>> {
+        match self.tree.get(codec::key(codec::THREAD, id.as_bytes()))? {
+            Some(v) => Ok(Some(ThreadNode::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Message-ids whose parent is `id`.
+    pub fn children(&self, id: &str) -> Result<Vec<String>> {
+        let prefix = codec::child_key(id, "");
+        let mut out = Vec::new();
+        for item in self.tree.scan_prefix(&prefix) {
+            let (k, _) = item?;
+            out.push(String::from_utf8_lossy(&k[prefix.len()..]).into_owned());
+        }
+        Ok(out)
+    }
+
+    /// The root of the thread `id` belongs to: its topmost known ancestor.
+    pub fn thread_root(&self, id: &str) -> Result<Option<String>> {
+        let Some(node) = self.thread_node(id)? else { return Ok(None) };
+        // The stored root was right when written; a placeholder root may have gained a parent
+        // since, so keep climbing from there (bounded, in case of a References loop).
+        let mut root = node.root;
+        for _ in 0..thread::MAX_DEPTH {
+            match self.thread_node(&root)?.and_then(|n| n.parent) {
+                Some(parent) if parent != root => root = parent,
+                _ => break,
+            }
+        }
+        Ok(Some(root))
+    }
+
+    /// Everything set aside by imports, oldest source first.
+    pub fn rejects(&self) -> impl Iterator<Item = Result<Reject>> + '_ {
+        self.tree.scan_prefix([codec::REJECT]).map(|item| Reject::decode(&item?.1))
+    }
+
+    pub fn checkpoint(&self, source: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.tree.get(codec::key(codec::CHECKPOINT, source.as_bytes()))?.map(|v| v.to_vec()))
+    }
+}

@@ -1,0 +1,366 @@
+//! Batched writes. A [`Batch`] collects every change of an import step in memory (reads see
+//! its own pending writes first) and applies them to sled as one atomic `Batch`. A process
+//! killed before `commit` leaves nothing of that step behind; the import's checkpoint is in
+//! the same batch, so a re-run resumes exactly after the last committed step.
+
+use std::collections::BTreeMap;
+
+use super::codec::{self, Writer};
+use super::thread::{MAX_DEPTH, ThreadNode};
+use super::{Article, GroupMeta, MsgIdEntry, OverviewEntry, Reject, Result, Store, StoreError};
+
+const NEXT_ARTICLE_ID: &[u8] = b"next_article_id";
+const NEXT_GROUP_ID: &[u8] = b"next_group_id";
+
+/// An article ready to store.
+pub struct NewArticle<'a> {
+    /// With angle brackets; unique in the store.
+    pub message_id: &'a str,
+    pub content_hash: [u8; 16],
+    /// Wire form: CRLF line ends, dot-stuffed, a blank line after the headers.
+    pub wire: &'a [u8],
+    /// Length of the header lines in `wire` (up to the blank line).
+    pub header_len: usize,
+    /// The stored overview fields ([`super::overview::fields`]).
+    pub overview: &'a [u8],
+    /// Referenced message-ids, oldest first; the last is the parent.
+    pub ancestors: &'a [String],
+    pub groups: &'a [u32],
+    pub arrival: i64,
+}
+
+pub struct Batch<'s> {
+    store: &'s Store,
+    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    pending_bytes: usize,
+}
+
+impl<'s> Batch<'s> {
+    pub(super) fn new(store: &'s Store) -> Self {
+        Batch { store, pending: BTreeMap::new(), pending_bytes: 0 }
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
+        match self.pending.get(key) {
+            Some(v) => Ok(v.clone()),
+            None => Ok(self.store.tree.get(key)?.map(|v| v.to_vec())),
+        }
+    }
+
+    fn put(&mut self, key: impl Into<Vec<u8>>, value: Vec<u8>) {
+        self.pending_bytes += value.len();
+        self.pending.insert(key.into(), Some(value));
+    }
+
+    fn delete(&mut self, key: impl Into<Vec<u8>>) {
+        self.pending.insert(key.into(), None);
+    }
+
+    /// Bytes waiting to be committed (callers commit when this grows large).
+    pub fn pending_bytes(&self) -> usize {
+        self.pending_bytes
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pending.is_empty()
+    }
+
+    /// Applies everything atomically.
+    pub fn commit(&mut self) -> Result<()> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let mut batch = sled::Batch::default();
+        for (k, v) in std::mem::take(&mut self.pending) {
+            match v {
+                Some(v) => batch.insert(k, v),
+                None => batch.remove(k),
+            }
+        }
+        self.store.tree.apply_batch(batch)?;
+        self.pending_bytes = 0;
+        Ok(())
+    }
+
+    fn counter(&mut self, name: &[u8]) -> Result<u64> {
+        let key = codec::key(codec::META, name);
+        let next = self.get(&key)?.and_then(|v| codec::be_u64(&v)).unwrap_or(1);
+        self.put(key, (next + 1).to_be_bytes().to_vec());
+        Ok(next)
+    }
+
+    pub fn group(&self, name: &str) -> Result<Option<GroupMeta>> {
+        match self.get(&codec::key(codec::GROUP, name.as_bytes()))? {
+            Some(v) => Ok(Some(GroupMeta::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn group_by_id(&self, gid: u32) -> Result<(String, GroupMeta)> {
+        let name = self
+            .get(&codec::key(codec::GROUP_NAME, &gid.to_be_bytes()))?
+            .ok_or(StoreError::Corrupt("unknown group id"))?;
+        let name = String::from_utf8(name).map_err(|_| StoreError::Corrupt("group name"))?;
+        let meta = self.group(&name)?.ok_or(StoreError::Corrupt("group without record"))?;
+        Ok((name, meta))
+    }
+
+    fn put_group(&mut self, name: &str, meta: &GroupMeta) {
+        self.put(codec::key(codec::GROUP, name.as_bytes()), meta.encode());
+    }
+
+    /// Returns the group, creating it (empty, created `now`) if it is new.
+    pub fn ensure_group(&mut self, name: &str, now: i64) -> Result<GroupMeta> {
+        if let Some(meta) = self.group(name)? {
+            return Ok(meta);
+        }
+        let id = u32::try_from(self.counter(NEXT_GROUP_ID)?).map_err(|_| StoreError::Corrupt("group ids exhausted"))?;
+        let meta = GroupMeta { id, created: now, high: 0, low: 1, count: 0 };
+        self.put_group(name, &meta);
+        self.put(codec::key(codec::GROUP_NAME, &id.to_be_bytes()), name.as_bytes().to_vec());
+        Ok(meta)
+    }
+
+    pub fn message_id(&self, id: &str) -> Result<Option<MsgIdEntry>> {
+        match self.get(&codec::key(codec::MESSAGE_ID, id.as_bytes()))? {
+            Some(v) => Ok(Some(MsgIdEntry::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn article(&self, aid: u64) -> Result<Option<Article>> {
+        match self.get(&codec::article_key(aid))? {
+            Some(v) => Ok(Some(Article::decode(sled::IVec::from(v))?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Stores a new article: numbers it in each of its groups, indexes its message-id,
+    /// its arrival and its thread links. Returns its (group, number) pairs.
+    pub fn add_article(&mut self, art: &NewArticle<'_>) -> Result<Vec<(u32, u64)>> {
+        let aid = self.counter(NEXT_ARTICLE_ID)?;
+        let mut memberships = Vec::with_capacity(art.groups.len());
+        for &gid in art.groups {
+            if memberships.iter().any(|(g, _)| *g == gid) {
+                continue;
+            }
+            memberships.push((gid, self.next_number(gid)?));
+        }
+        self.put(
+            codec::article_key(aid),
+            Article::encode(art.arrival, &memberships, art.message_id, art.header_len, art.wire),
+        );
+        self.put_overviews(aid, &memberships, art.overview)?;
+        self.put(
+            codec::key(codec::MESSAGE_ID, art.message_id.as_bytes()),
+            MsgIdEntry { aid, content_hash: art.content_hash }.encode(),
+        );
+        self.put(codec::arrival_key(art.arrival, aid).to_vec(), Vec::new());
+        self.link_thread(art.message_id, aid, art.ancestors)?;
+        Ok(memberships)
+    }
+
+    /// Takes the next number of a group and counts the article in it.
+    fn next_number(&mut self, gid: u32) -> Result<u64> {
+        let (name, mut meta) = self.group_by_id(gid)?;
+        meta.high += 1;
+        if meta.count == 0 {
+            meta.low = meta.high;
+        }
+        meta.count += 1;
+        self.put_group(&name, &meta);
+        Ok(meta.high)
+    }
+
+    fn xref(&self, memberships: &[(u32, u64)]) -> Result<Vec<u8>> {
+        let mut xref = Vec::new();
+        for (gid, num) in memberships {
+            if !xref.is_empty() {
+                xref.push(b' ');
+            }
+            let (name, _) = self.group_by_id(*gid)?;
+            xref.extend_from_slice(name.as_bytes());
+            xref.extend_from_slice(format!(":{num}").as_bytes());
+        }
+        Ok(xref)
+    }
+
+    fn put_overviews(&mut self, aid: u64, memberships: &[(u32, u64)], fields: &[u8]) -> Result<()> {
+        let xref = self.xref(memberships)?;
+        let value = OverviewEntry::encode(aid, fields, &xref);
+        for (gid, num) in memberships {
+            self.put(codec::overview_key(*gid, *num).to_vec(), value.clone());
+        }
+        Ok(())
+    }
+
+    /// Adds an existing article to more groups (the same message arriving through another
+    /// list): new numbers there, and Xref updated everywhere. Returns the new memberships.
+    pub fn add_memberships(&mut self, aid: u64, groups: &[u32]) -> Result<Vec<(u32, u64)>> {
+        let Some(article) = self.article(aid)? else { return Ok(Vec::new()) };
+        let mut memberships = article.memberships.clone();
+        let mut added = Vec::new();
+        for &gid in groups {
+            if !memberships.iter().any(|(g, _)| *g == gid) {
+                let num = self.next_number(gid)?;
+                memberships.push((gid, num));
+                added.push((gid, num));
+            }
+        }
+        if added.is_empty() {
+            return Ok(added);
+        }
+        let (first_gid, first_num) = article.memberships.first().copied().ok_or(StoreError::Corrupt("article without group"))?;
+        let fields = self
+            .get(&codec::overview_key(first_gid, first_num))?
+            .map(|v| OverviewEntry::decode(sled::IVec::from(v)))
+            .transpose()?
+            .ok_or(StoreError::Corrupt("article without overview"))?
+            .fields()
+            .to_vec();
+        self.put(
+            codec::article_key(aid),
+            Article::encode(article.arrival, &memberships, article.message_id(), article.head().len(), article.wire()),
+        );
+        self.put_overviews(aid, &memberships, &fields)?;
+        Ok(added)
+    }
+
+    /// Removes an article from every group. Its numbers become gaps (never reused) and its
+    /// message-id stays reserved, so re-importing the same message does not bring it back.
+    pub fn remove_article(&mut self, aid: u64) -> Result<bool> {
+        let Some(article) = self.article(aid)? else { return Ok(false) };
+        for &(gid, num) in &article.memberships {
+            self.delete(codec::overview_key(gid, num).to_vec());
+            let (name, mut meta) = self.group_by_id(gid)?;
+            meta.count = meta.count.saturating_sub(1);
+            if meta.count == 0 {
+                meta.low = meta.high + 1;
+            } else if num == meta.low {
+                meta.low = self.next_present(gid, num, meta.high)?.unwrap_or(meta.high + 1);
+            }
+            self.put_group(&name, &meta);
+        }
+        let id = article.message_id().to_string();
+        if let Some(mut entry) = self.message_id(&id)? {
+            entry.aid = 0;
+            self.put(codec::key(codec::MESSAGE_ID, id.as_bytes()), entry.encode());
+        }
+        self.delete(codec::article_key(aid).to_vec());
+        self.delete(codec::arrival_key(article.arrival, aid).to_vec());
+        if let Some(mut node) = self.thread_node(&id)? {
+            node.aid = 0;
+            self.put(codec::key(codec::THREAD, id.as_bytes()), node.encode());
+        }
+        Ok(true)
+    }
+
+    /// The first number after `num` still present in `gid`, looking at pending writes too.
+    fn next_present(&self, gid: u32, num: u64, high: u64) -> Result<Option<u64>> {
+        for n in num + 1..=high {
+            if self.get(&codec::overview_key(gid, n))?.is_some() {
+                return Ok(Some(n));
+            }
+            // Past the pending window, sled can answer in one range scan.
+            if self.pending.range(codec::overview_key(gid, n).to_vec()..).next().is_none() {
+                return self.store.neighbour(gid, n, false).map(|o| o.filter(|&x| x <= high));
+            }
+        }
+        Ok(None)
+    }
+
+    fn thread_node(&self, id: &str) -> Result<Option<ThreadNode>> {
+        match self.get(&codec::key(codec::THREAD, id.as_bytes()))? {
+            Some(v) => Ok(Some(ThreadNode::decode(&v)?)),
+            None => Ok(None),
+        }
+    }
+
+    fn put_thread_node(&mut self, id: &str, node: &ThreadNode) {
+        self.put(codec::key(codec::THREAD, id.as_bytes()), node.encode());
+    }
+
+    /// The topmost known ancestor of `id`, or `None` if the walk meets `stop` (linking `stop`
+    /// under `id` would make a loop). When `stop` has no parent, any chain through it ends at
+    /// it, so the walk may jump along stored roots; otherwise it steps parent by parent.
+    fn climb(&self, id: &str, stop: &str) -> Result<Option<String>> {
+        let stop_has_parent = self.thread_node(stop)?.is_some_and(|n| n.parent.is_some());
+        let mut cur = id.to_string();
+        for _ in 0..MAX_DEPTH {
+            if cur == stop {
+                return Ok(None);
+            }
+            let Some(node) = self.thread_node(&cur)? else { return Ok(Some(cur)) };
+            let next = match node.parent {
+                None => return Ok(Some(cur)),
+                Some(_) if !stop_has_parent && node.root != cur => node.root,
+                Some(p) => p,
+            };
+            cur = next;
+        }
+        Ok(None)
+    }
+
+    /// Records `id` (article `aid`) in the thread graph. Its own References decide its parent;
+    /// referenced ids not seen yet become placeholders, linked as the References chain says.
+    fn link_thread(&mut self, id: &str, aid: u64, ancestors: &[String]) -> Result<()> {
+        // Only the nearest ancestors matter for links; References can be very long.
+        let ancestors: Vec<&String> = ancestors.iter().filter(|a| a.as_str() != id).collect();
+        let ancestors = &ancestors[ancestors.len().saturating_sub(32)..];
+        let mut above: Option<&str> = None;
+        for anc in ancestors {
+            let node = self.thread_node(anc)?;
+            match node {
+                Some(n) if n.parent.is_some() || !n.is_placeholder() => {}
+                _ => {
+                    // A placeholder (new or without a parent yet) takes its parent from this chain.
+                    let parent = match above {
+                        Some(p) if self.climb(p, anc)?.is_some() => Some(p.to_string()),
+                        _ => None,
+                    };
+                    if let Some(p) = &parent {
+                        self.put(codec::child_key(p, anc), Vec::new());
+                    }
+                    let root = match &parent {
+                        Some(p) => self.climb(p, anc)?.unwrap_or_else(|| anc.to_string()),
+                        None => anc.to_string(),
+                    };
+                    let aid = node.map_or(0, |n| n.aid);
+                    self.put_thread_node(anc, &ThreadNode { aid, parent, root });
+                }
+            }
+            above = Some(anc.as_str());
+        }
+        let old = self.thread_node(id)?;
+        // Our own header wins over what others said about us, unless it would make a loop.
+        let parent = match ancestors.last() {
+            Some(p) if self.climb(p, id)?.is_some() => Some(p.to_string()),
+            _ => old.as_ref().and_then(|o| o.parent.clone()),
+        };
+        if let Some(old_parent) = old.as_ref().and_then(|o| o.parent.as_ref())
+            && Some(old_parent) != parent.as_ref()
+        {
+            self.delete(codec::child_key(old_parent, id));
+        }
+        if let Some(p) = &parent {
+            self.put(codec::child_key(p, id), Vec::new());
+        }
+        let root = match &parent {
+            Some(p) => self.climb(p, id)?.unwrap_or_else(|| id.to_string()),
+            None => id.to_string(),
+        };
+        self.put_thread_node(id, &ThreadNode { aid, parent, root });
+        Ok(())
+    }
+
+    /// Sets a message aside with the reason it could not be stored.
+    pub fn reject(&mut self, reject: &Reject) {
+        let mut key = Writer::default();
+        key.u8(codec::REJECT).raw(reject.source.as_bytes()).u8(0).u64(reject.position);
+        self.put(key.0, reject.encode());
+    }
+
+    pub fn set_checkpoint(&mut self, source: &str, value: Vec<u8>) {
+        self.put(codec::key(codec::CHECKPOINT, source.as_bytes()), value);
+    }
+}
