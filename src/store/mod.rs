@@ -226,6 +226,9 @@ impl Store {
             .path(dir.join("db"))
             .cache_capacity(256 << 20)
             .mode(sled::Mode::HighThroughput)
+            // Mail is text: zstd on sled's log keeps the store smaller than the raw archive.
+            .use_compression(true)
+            .compression_factor(3)
             .open()
             .map_err(|e| match e {
                 sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
