@@ -1,1 +1,6 @@
+//! End-to-end tests: the real importer fills a real sled store, the real server listens on
+//! 127.0.0.1:0, and the tests speak NNTP to it over a socket.
 
+mod commands;
+mod common;
+mod import;

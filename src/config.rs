@@ -72,7 +72,8 @@ pub enum ConfigError {
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
         Config::parse(path, &text)
     }
 
@@ -95,7 +96,10 @@ impl Config {
         }
         if server.hostname.is_empty() || server.hostname.contains(|c: char| c.is_whitespace() || c == '!') {
             let line = find_line(text, "hostname");
-            return Err(invalid(line, "hostname must be a host name without spaces or '!'; fix: e.g. hostname = \"news.example.org\"".into()));
+            return Err(invalid(
+                line,
+                "hostname must be a host name without spaces or '!'; fix: e.g. hostname = \"news.example.org\"".into(),
+            ));
         }
         let mut seen = std::collections::HashSet::new();
         for g in &file.group {
@@ -103,11 +107,17 @@ impl Config {
             if !valid_group_name(&g.name) {
                 return Err(invalid(
                     line,
-                    format!("group name {:?} is not a valid newsgroup name; fix: use letters, digits and . + - _ (e.g. org.kernel.vger.selinux)", g.name),
+                    format!(
+                        "group name {:?} is not a valid newsgroup name; fix: use letters, digits and . + - _ (e.g. org.kernel.vger.selinux)",
+                        g.name
+                    ),
                 ));
             }
             if !seen.insert(g.name.clone()) {
-                return Err(invalid(line, format!("group {:?} is configured twice; fix: keep one [[group]] per name", g.name)));
+                return Err(invalid(
+                    line,
+                    format!("group {:?} is configured twice; fix: keep one [[group]] per name", g.name),
+                ));
             }
         }
         let groups = file
@@ -115,7 +125,8 @@ impl Config {
             .into_iter()
             .map(|mut g| {
                 g.address = g.address.map(|a| a.trim().to_ascii_lowercase());
-                g.list_id = g.list_id.map(|l| l.trim().trim_start_matches('<').trim_end_matches('>').to_ascii_lowercase());
+                g.list_id =
+                    g.list_id.map(|l| l.trim().trim_start_matches('<').trim_end_matches('>').to_ascii_lowercase());
                 g
             })
             .collect();

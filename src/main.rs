@@ -38,6 +38,10 @@ enum Cmd {
         /// The configuration file.
         #[arg(long, short)]
         config: PathBuf,
+        /// Import these sources first, routed as `import` does (a source imported before is
+        /// resumed from its checkpoint, so this is quick on restart).
+        #[arg(long, value_name = "SOURCE")]
+        import: Vec<PathBuf>,
     },
     /// List the messages imports set aside, with the reason.
     Rejects {
@@ -53,7 +57,8 @@ enum Cmd {
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -72,8 +77,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::load(&config)?;
             listnews::import::run(&config, group.as_deref(), &sources, mbox_format)?;
         }
-        Cmd::Serve { config } => {
+        Cmd::Serve { config, import } => {
             let config = Config::load(&config)?;
+            if !import.is_empty() {
+                listnews::import::run(&config, None, &import, MboxFormat::Mboxrd)?;
+            }
             tokio::runtime::Runtime::new()?.block_on(listnews::server::run(config))?;
         }
         Cmd::Rejects { config, full } => {

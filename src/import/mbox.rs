@@ -161,9 +161,8 @@ mod tests {
     #[test]
     fn resuming_at_an_offset_gives_the_rest() {
         let all = read(MBOX, MboxFormat::Mboxrd);
-        let rest: Vec<_> = MboxReader::new(&MBOX[all[0].1 as usize..], MboxFormat::Mboxrd, all[0].1)
-            .map(|m| m.unwrap())
-            .collect();
+        let rest: Vec<_> =
+            MboxReader::new(&MBOX[all[0].1 as usize..], MboxFormat::Mboxrd, all[0].1).map(|m| m.unwrap()).collect();
         assert_eq!(rest.len(), 1);
         assert_eq!(rest[0].raw, all[1].2);
         assert_eq!(rest[0].start, all[1].0);
@@ -180,7 +179,8 @@ mod tests {
 
     #[test]
     fn crlf_mbox() {
-        let msgs = read(b"From a@b x\r\nSubject: y\r\n\r\nz\r\n\r\nFrom c@d x\r\nSubject: w\r\n\r\nv\r\n", MboxFormat::Mboxrd);
+        let msgs =
+            read(b"From a@b x\r\nSubject: y\r\n\r\nz\r\n\r\nFrom c@d x\r\nSubject: w\r\n\r\nv\r\n", MboxFormat::Mboxrd);
         assert_eq!(msgs.len(), 2);
         assert_eq!(msgs[0].2, b"Subject: y\r\n\r\nz\r\n");
     }

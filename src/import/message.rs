@@ -247,7 +247,14 @@ impl Message {
             bytes,
             lines,
         });
-        Wire { message_id: self.message_id, content_hash: self.content_hash, wire, header_len, overview, ancestors: self.ancestors }
+        Wire {
+            message_id: self.message_id,
+            content_hash: self.content_hash,
+            wire,
+            header_len,
+            overview,
+            ancestors: self.ancestors,
+        }
     }
 }
 

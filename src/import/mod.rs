@@ -85,16 +85,20 @@ impl<'s> Importer<'s> {
         let mut routes = Vec::new();
         for g in &config.groups {
             let meta = batch.ensure_group(&g.name, now)?;
-            routes.push(Route { gid: meta.id, name: g.name.clone(), list_id: g.list_id.clone(), address: g.address.clone() });
+            routes.push(Route {
+                gid: meta.id,
+                name: g.name.clone(),
+                list_id: g.list_id.clone(),
+                address: g.address.clone(),
+            });
         }
         let fixed = match group {
-            Some(name) => Some(
-                routes
-                    .iter()
-                    .find(|r| r.name == name)
-                    .map(|r| r.gid)
-                    .ok_or_else(|| ImportError::Usage(format!("--group {name}: no such group in {}; add a [[group]] for it", config.path.display())))?,
-            ),
+            Some(name) => Some(routes.iter().find(|r| r.name == name).map(|r| r.gid).ok_or_else(|| {
+                ImportError::Usage(format!(
+                    "--group {name}: no such group in {}; add a [[group]] for it",
+                    config.path.display()
+                ))
+            })?),
             None => None,
         };
         batch.commit()?;
@@ -140,7 +144,9 @@ impl<'s> Importer<'s> {
         }
         let reader = match mbox::open(path, format, start) {
             Ok(r) => r,
-            Err(e) if start > 0 && e.kind() == std::io::ErrorKind::UnexpectedEof => mbox::open(path, format, 0).map_err(io)?,
+            Err(e) if start > 0 && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                mbox::open(path, format, 0).map_err(io)?
+            }
             Err(e) => return Err(io(e)),
         };
         for msg in reader {
@@ -330,7 +336,12 @@ pub fn now() -> i64 {
 }
 
 /// Runs a whole import and prints its summary: the `listnews import` command.
-pub fn run(config: &Config, group: Option<&str>, sources: &[PathBuf], format: mbox::MboxFormat) -> Result<ImportStats, ImportError> {
+pub fn run(
+    config: &Config,
+    group: Option<&str>,
+    sources: &[PathBuf],
+    format: mbox::MboxFormat,
+) -> Result<ImportStats, ImportError> {
     let store = Store::open(&config.server.data_dir)?;
     let started = Instant::now();
     let mut importer = Importer::new(&store, config, group)?;

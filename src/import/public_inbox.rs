@@ -87,7 +87,8 @@ impl Epoch {
     /// Reads the commit at 1-based `index`; `None` for a commit with neither `m` nor `d`
     /// or a purged (empty) blob.
     pub fn entry(&self, index: u64) -> Result<Option<EpochEntry>, ImportError> {
-        let Some(id) = usize::try_from(index).ok().and_then(|i| i.checked_sub(1)).and_then(|i| self.commits.get(i)) else {
+        let Some(id) = usize::try_from(index).ok().and_then(|i| i.checked_sub(1)).and_then(|i| self.commits.get(i))
+        else {
             return Ok(None);
         };
         let commit = self.repo.find_commit(*id).map_err(|e| git_err(&self.path, e))?;

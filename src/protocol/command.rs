@@ -27,17 +27,30 @@ pub enum Command {
     Group(String),
     Help,
     /// HDR (225) or, with `legacy`, XHDR (221).
-    Hdr { field: String, spec: Option<RangeSpec>, legacy: bool },
+    Hdr {
+        field: String,
+        spec: Option<RangeSpec>,
+        legacy: bool,
+    },
     Ihave,
     Last,
     List(ListKind),
-    ListGroup { group: Option<String>, range: Option<ArticleRange> },
+    ListGroup {
+        group: Option<String>,
+        range: Option<ArticleRange>,
+    },
     ModeReader,
     NewGroups(ClientDate),
-    NewNews { wildmat: String, date: ClientDate },
+    NewNews {
+        wildmat: String,
+        date: ClientDate,
+    },
     Next,
     /// OVER or, with `legacy`, XOVER.
-    Over { spec: Option<RangeSpec>, legacy: bool },
+    Over {
+        spec: Option<RangeSpec>,
+        legacy: bool,
+    },
     Post,
     Quit,
 }
@@ -238,10 +251,9 @@ pub fn parse(line: &[u8]) -> Result<Command, ParseError> {
             _ => Err(ParseError::Syntax("NEWGROUPS [yy]yymmdd hhmmss [GMT]")),
         },
         "NEWNEWS" => match args {
-            [wildmat, date, time, rest @ ..] => Ok(Command::NewNews {
-                wildmat: wildmat.to_string(),
-                date: client_date(date, time, rest)?,
-            }),
+            [wildmat, date, time, rest @ ..] => {
+                Ok(Command::NewNews { wildmat: wildmat.to_string(), date: client_date(date, time, rest)? })
+            }
             _ => Err(ParseError::Syntax("NEWNEWS wildmat [yy]yymmdd hhmmss [GMT]")),
         },
         _ => Err(ParseError::Unknown),
@@ -307,22 +319,19 @@ pub fn is_message_id(s: &str) -> bool {
 
 fn number(s: &str) -> Option<u64> {
     let parsed: IResult<&str, u64> =
-        all_consuming(map_res(take_while_m_n(1, MAX_NUMBER_DIGITS, |c: char| c.is_ascii_digit()), str::parse))
-            .parse(s);
+        all_consuming(map_res(take_while_m_n(1, MAX_NUMBER_DIGITS, |c: char| c.is_ascii_digit()), str::parse)).parse(s);
     parsed.ok().map(|(_, n)| n)
 }
 
 /// Parses `n`, `n-` or `n-m`.
 pub fn article_range(s: &str) -> Option<ArticleRange> {
     let num = || map_res(take_while_m_n(1, MAX_NUMBER_DIGITS, |c: char| c.is_ascii_digit()), str::parse::<u64>);
-    let parsed: IResult<&str, ArticleRange> = all_consuming(map(
-        (num(), opt(preceded(char('-'), opt(num())))),
-        |(low, tail)| match tail {
+    let parsed: IResult<&str, ArticleRange> =
+        all_consuming(map((num(), opt(preceded(char('-'), opt(num())))), |(low, tail)| match tail {
             None => ArticleRange { low, high: Some(low) },
             Some(high) => ArticleRange { low, high },
-        },
-    ))
-    .parse(s);
+        }))
+        .parse(s);
     parsed.ok().map(|(_, r)| r)
 }
 
@@ -392,11 +401,8 @@ mod tests {
     fn article_forms() {
         assert_eq!(ok("ARTICLE"), Command::Article(Retrieve::Article, None));
         assert_eq!(ok("head 42"), Command::Article(Retrieve::Head, Some(ArticleRef::Number(42))));
-        assert_eq!(
-            ok("BODY <a@b>"),
-            Command::Article(Retrieve::Body, Some(ArticleRef::MessageId("<a@b>".into())))
-        );
-        assert!(matches!(parse(b"STAT <a b>"), Err(_)));
+        assert_eq!(ok("BODY <a@b>"), Command::Article(Retrieve::Body, Some(ArticleRef::MessageId("<a@b>".into()))));
+        assert!(parse(b"STAT <a b>").is_err());
     }
 
     #[test]
@@ -445,9 +451,7 @@ mod tests {
         // A two-digit year after the current year belongs to the previous century.
         let Command::NewGroups(d) = ok("NEWGROUPS 990102 030405 GMT") else { panic!() };
         assert_eq!(d.timestamp(2026).map(|t| t < 946684800), Some(true));
-        let Command::NewNews { wildmat, date } = ok("NEWNEWS org.*,!org.x 20240102 030405 GMT") else {
-            panic!()
-        };
+        let Command::NewNews { wildmat, date } = ok("NEWNEWS org.*,!org.x 20240102 030405 GMT") else { panic!() };
         assert_eq!(wildmat, "org.*,!org.x");
         assert_eq!(date.timestamp(2026), Some(1704164645));
         assert!(matches!(parse(b"NEWGROUPS 2024010 030405"), Err(ParseError::Syntax(_))));

@@ -37,10 +37,7 @@ pub fn end(out: &mut Vec<u8>) {
 
 /// The DATE response value: `yyyymmddhhmmss`, UTC (RFC 3977 §7.1).
 pub fn date_value(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0)
-        .unwrap_or_default()
-        .format("%Y%m%d%H%M%S")
-        .to_string()
+    chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default().format("%Y%m%d%H%M%S").to_string()
 }
 
 #[cfg(test)]

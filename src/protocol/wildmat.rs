@@ -76,7 +76,10 @@ fn split_patterns(spec: &str) -> Vec<&str> {
                 class_start = i;
             }
             // A `]` right after `[` or `[^` is a literal member, not the end.
-            ']' if in_class && i > class_start + 1 && !(i == class_start + 2 && spec[class_start + 1..].starts_with('^')) => {
+            ']' if in_class
+                && i > class_start + 1
+                && !(i == class_start + 2 && spec[class_start + 1..].starts_with('^')) =>
+            {
                 in_class = false
             }
             ',' if !in_class => {

@@ -7,8 +7,10 @@ use std::io::Write;
 use std::sync::Arc;
 
 use crate::config::{Config, GroupConfig};
-use crate::protocol::command::{ArticleRange, ArticleRef, COMMANDS, Command, ListKind, ParseError, RangeSpec, Retrieve};
-use crate::protocol::{response, Wildmat};
+use crate::protocol::command::{
+    ArticleRange, ArticleRef, COMMANDS, Command, ListKind, ParseError, RangeSpec, Retrieve,
+};
+use crate::protocol::{Wildmat, response};
 use crate::store::overview::{self, push_field};
 use crate::store::{Article, GroupMeta, OverviewEntry, Store, StoreError};
 
@@ -220,7 +222,13 @@ fn clamp(range: Option<ArticleRange>, meta: &GroupMeta) -> Option<(u64, u64)> {
     (low <= high && meta.count > 0).then_some((low, high))
 }
 
-fn listgroup(ctx: &Context, state: &mut State, name: Option<&str>, range: Option<ArticleRange>, out: &mut Vec<u8>) -> Result<Flow> {
+fn listgroup(
+    ctx: &Context,
+    state: &mut State,
+    name: Option<&str>,
+    range: Option<ArticleRange>,
+    out: &mut Vec<u8>,
+) -> Result<Flow> {
     let meta = match name {
         Some(name) => match select_group(ctx, state, name)? {
             Some(m) => m,
@@ -271,7 +279,8 @@ fn next_last(ctx: &Context, state: &mut State, backwards: bool, out: &mut Vec<u8
         }
         return Ok(());
     };
-    let id = ctx.store.overview(gid, num)?.map(|e| String::from_utf8_lossy(e.field(3)).into_owned()).unwrap_or_default();
+    let id =
+        ctx.store.overview(gid, num)?.map(|e| String::from_utf8_lossy(e.field(3)).into_owned()).unwrap_or_default();
     state.article = Some(num);
     response::status(out, 223, format_args!("{num} {id} retrieved"));
     Ok(())
@@ -279,7 +288,12 @@ fn next_last(ctx: &Context, state: &mut State, backwards: bool, out: &mut Vec<u8
 
 /// Resolves an ARTICLE/HEAD/BODY/STAT argument to (number to report, article), writing the
 /// error response itself when there is none.
-fn find_article(ctx: &Context, state: &mut State, spec: Option<ArticleRef>, out: &mut Vec<u8>) -> Result<Option<(u64, Article)>> {
+fn find_article(
+    ctx: &Context,
+    state: &mut State,
+    spec: Option<ArticleRef>,
+    out: &mut Vec<u8>,
+) -> Result<Option<(u64, Article)>> {
     match spec {
         Some(ArticleRef::MessageId(id)) => match ctx.store.article_by_message_id(&id)? {
             // By message-id the state does not change; the number is reported if the
@@ -359,7 +373,13 @@ fn served_headers(ctx: &Context, article: &Article, out: &mut Vec<u8>) -> Result
     Ok(())
 }
 
-fn article(ctx: &Context, state: &mut State, kind: Retrieve, spec: Option<ArticleRef>, out: &mut Vec<u8>) -> Result<()> {
+fn article(
+    ctx: &Context,
+    state: &mut State,
+    kind: Retrieve,
+    spec: Option<ArticleRef>,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     let Some((num, article)) = find_article(ctx, state, spec, out)? else { return Ok(()) };
     let what = match kind {
         Retrieve::Article => "article",
@@ -386,9 +406,17 @@ fn article(ctx: &Context, state: &mut State, kind: Retrieve, spec: Option<Articl
     Ok(())
 }
 
+/// An inclusive range of article numbers that holds at least one article.
+type Span = (u64, u64);
+
 /// Resolves the range of OVER/HDR: a range in the current group, or the current article.
 /// Writes the error response and returns `None` when there is nothing to answer.
-fn resolve_range(ctx: &Context, state: &State, range: Option<ArticleRange>, out: &mut Vec<u8>) -> Result<Option<(u32, Option<(u64, u64)>)>> {
+fn resolve_range(
+    ctx: &Context,
+    state: &State,
+    range: Option<ArticleRange>,
+    out: &mut Vec<u8>,
+) -> Result<Option<(u32, Option<Span>)>> {
     let Some((name, gid)) = state.group.clone() else {
         response::status(out, 412, "No newsgroup selected");
         return Ok(None);
@@ -400,8 +428,8 @@ fn resolve_range(ctx: &Context, state: &State, range: Option<ArticleRange>, out:
                 return Ok(None);
             };
             // Only ranges that hold at least one article count as non-empty.
-            let clamped = clamp(Some(r), &meta)
-                .filter(|(low, high)| ctx.store.overview_range(gid, *low, *high).next().is_some());
+            let clamped =
+                clamp(Some(r), &meta).filter(|(low, high)| ctx.store.overview_range(gid, *low, *high).next().is_some());
             Ok(Some((gid, clamped)))
         }
         None => match state.article {
@@ -465,7 +493,14 @@ fn over(ctx: &Context, state: &mut State, spec: Option<RangeSpec>, legacy: bool,
     }
 }
 
-fn hdr(ctx: &Context, state: &mut State, name: &str, spec: Option<RangeSpec>, legacy: bool, out: &mut Vec<u8>) -> Result<Flow> {
+fn hdr(
+    ctx: &Context,
+    state: &mut State,
+    name: &str,
+    spec: Option<RangeSpec>,
+    legacy: bool,
+    out: &mut Vec<u8>,
+) -> Result<Flow> {
     let field = HdrField::parse(name);
     let code = if legacy { 221 } else { 225 };
     let range = match spec {
@@ -525,7 +560,7 @@ fn article_field(ctx: &Context, article: &Article, field: &HdrField, out: &mut V
             served_headers(ctx, article, &mut served)?;
             let want: &[u8] = if matches!(field, HdrField::Path) { b"Path: " } else { b"Newsgroups: " };
             if let Some(line) = served.split(|&b| b == b'\n').find(|l| l.starts_with(want)) {
-                push_field(out, &line[want.len()..]);
+                push_field(out, overview::trim(&line[want.len()..]));
             }
         }
         HdrField::Other(name) => {
@@ -557,7 +592,10 @@ fn header_value<'a>(head: &'a [u8], name: &str) -> Option<&'a [u8]> {
         let here = start;
         start += line.len();
         let body = line.strip_prefix(b".").filter(|_| line.starts_with(b"..")).unwrap_or(line);
-        if body.len() > name.len() && body[..name.len()].eq_ignore_ascii_case(name.as_bytes()) && body[name.len()] == b':' {
+        if body.len() > name.len()
+            && body[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+            && body[name.len()] == b':'
+        {
             let value_start = here + (line.len() - body.len()) + name.len() + 1;
             let mut end = start;
             while let Some(next) = lines.peek() {
@@ -603,7 +641,9 @@ fn list(ctx: &Context, state: &State, kind: ListKind, out: &mut Vec<u8>) -> Resu
         ListKind::OverviewFmt => {
             response::status(out, 215, "Order of fields in overview database");
             let metadata: [&str; 2] = if state.sent_capabilities { [":bytes", ":lines"] } else { ["Bytes:", "Lines:"] };
-            for field in ["Subject:", "From:", "Date:", "Message-ID:", "References:", metadata[0], metadata[1], "Xref:full"] {
+            for field in
+                ["Subject:", "From:", "Date:", "Message-ID:", "References:", metadata[0], metadata[1], "Xref:full"]
+            {
                 response::line(out, field.as_bytes());
             }
             response::end(out);

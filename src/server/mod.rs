@@ -39,7 +39,8 @@ impl Server {
         let mut addrs = Vec::new();
         let mut tasks = Vec::new();
         for addr in &config.server.listen {
-            let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+            let listener =
+                TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
             let local = listener.local_addr()?;
             tracing::info!(%local, "listening");
             addrs.push(local);

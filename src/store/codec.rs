@@ -105,7 +105,8 @@ impl<'a> Reader<'a> {
         Reader { buf, pos: 0 }
     }
     fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
-        let end = self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or(StoreError::Corrupt("short record"))?;
+        let end =
+            self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or(StoreError::Corrupt("short record"))?;
         let s = &self.buf[self.pos..end];
         self.pos = end;
         Ok(s)

@@ -69,7 +69,13 @@ pub struct Article {
 }
 
 impl Article {
-    pub(crate) fn encode(arrival: i64, memberships: &[(u32, u64)], msgid: &str, header_len: usize, wire: &[u8]) -> Vec<u8> {
+    pub(crate) fn encode(
+        arrival: i64,
+        memberships: &[(u32, u64)],
+        msgid: &str,
+        header_len: usize,
+        wire: &[u8],
+    ) -> Vec<u8> {
         let mut w = Writer(Vec::with_capacity(wire.len() + 64));
         w.u8(1).i64(arrival).u32(header_len as u32).u16(memberships.len() as u16);
         for (gid, num) in memberships {
@@ -193,7 +199,11 @@ pub struct Reject {
 impl Reject {
     fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
-        w.bytes(self.source.as_bytes()).u64(self.position).bytes(self.reason.as_bytes()).i64(self.time).bytes(&self.raw);
+        w.bytes(self.source.as_bytes())
+            .u64(self.position)
+            .bytes(self.reason.as_bytes())
+            .i64(self.time)
+            .bytes(&self.raw);
         w.0
     }
     fn decode(b: &[u8]) -> Result<Self> {
@@ -222,6 +232,23 @@ impl Store {
     /// Opens (creating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
         std::fs::create_dir_all(dir)?;
+        let mut waited = std::time::Duration::ZERO;
+        loop {
+            match Self::try_open(dir) {
+                // sled releases its lock after `Db` drops, from a background thread (sled
+                // #1289): when the holder is this very process, wait for it a little.
+                Err(StoreError::InUse { holder, .. })
+                    if holder == format!("PID {}", std::process::id()) && waited.as_secs() < 10 =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                    waited += std::time::Duration::from_millis(20);
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn try_open(dir: &Path) -> Result<Store> {
         let db = sled::Config::new()
             .path(dir.join("db"))
             .cache_capacity(256 << 20)
@@ -231,7 +258,9 @@ impl Store {
             .compression_factor(3)
             .open()
             .map_err(|e| match e {
-                sled::Error::Io(ref io) if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") => {
+                sled::Error::Io(ref io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
+                {
                     let holder = std::fs::read_to_string(dir.join(PID_FILE))
                         .ok()
                         .and_then(|s| s.trim().parse::<u32>().ok())
@@ -299,7 +328,12 @@ impl Store {
     }
 
     /// Overview entries of `gid` with numbers in `low..=high`, in order.
-    pub fn overview_range(&self, gid: u32, low: u64, high: u64) -> impl Iterator<Item = Result<(u64, OverviewEntry)>> + '_ {
+    pub fn overview_range(
+        &self,
+        gid: u32,
+        low: u64,
+        high: u64,
+    ) -> impl Iterator<Item = Result<(u64, OverviewEntry)>> + '_ {
         let range = codec::overview_key(gid, low)..=codec::overview_key(gid, high.max(low));
         let empty = high < low;
         self.tree.range(range).filter(move |_| !empty).map(|item| {

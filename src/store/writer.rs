@@ -210,7 +210,8 @@ impl<'s> Batch<'s> {
         if added.is_empty() {
             return Ok(added);
         }
-        let (first_gid, first_num) = article.memberships.first().copied().ok_or(StoreError::Corrupt("article without group"))?;
+        let (first_gid, first_num) =
+            article.memberships.first().copied().ok_or(StoreError::Corrupt("article without group"))?;
         let fields = self
             .get(&codec::overview_key(first_gid, first_num))?
             .map(|v| OverviewEntry::decode(sled::IVec::from(v)))

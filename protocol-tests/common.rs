@@ -1,0 +1,266 @@
+//! Test harness: a temp store filled by the real importer, the real server on 127.0.0.1:0,
+//! and a small blocking NNTP client.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use listnews::config::Config;
+use listnews::import::{ImportStats, Importer, mbox::MboxFormat};
+use listnews::server::Server;
+use listnews::store::Store;
+
+pub const HOST: &str = "news.test.example";
+
+/// The sample archive shipped in `config/`.
+pub fn sample_mbox() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("config/sample.mbox")
+}
+
+pub fn config_text(data_dir: &Path) -> String {
+    format!(
+        r#"
+[server]
+listen = ["127.0.0.1:0"]
+hostname = "{HOST}"
+data_dir = "{}"
+
+[[group]]
+name = "example.list-0"
+description = "List zero"
+address = "list-0@lists.example.org"
+list_id = "list-0.lists.example.org"
+
+[[group]]
+name = "example.list-1"
+description = "List one"
+address = "list-1@lists.example.org"
+list_id = "list-1.lists.example.org"
+
+[[group]]
+name = "example.list-2"
+description = "List two"
+address = "list-2@lists.example.org"
+list_id = "list-2.lists.example.org"
+
+[[group]]
+name = "example.empty"
+description = "Nothing here"
+address = "empty@lists.example.org"
+"#,
+        data_dir.display()
+    )
+}
+
+/// A temp folder with a config file whose store lives inside it.
+pub struct Archive {
+    pub dir: tempfile::TempDir,
+    pub config: Config,
+}
+
+impl Archive {
+    pub fn new() -> Archive {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("listnews.toml");
+        std::fs::write(&path, config_text(&dir.path().join("data"))).expect("write config");
+        let config = Config::load(&path).expect("config");
+        Archive { dir, config }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.config.path.clone()
+    }
+
+    /// Imports sources with the library importer (what `listnews import` runs).
+    pub fn import(&self, group: Option<&str>, sources: &[&Path]) -> ImportStats {
+        let store = Store::open(&self.config.server.data_dir).expect("open store");
+        let mut importer = Importer::new(&store, &self.config, group).expect("importer");
+        for s in sources {
+            importer.import_path(s, MboxFormat::Mboxrd).expect("import");
+        }
+        importer.finish().expect("finish")
+    }
+
+    /// Starts the server on this archive.
+    pub fn serve(&self) -> TestServer {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        let store = Store::open(&self.config.server.data_dir).expect("open store");
+        let server = rt.block_on(Server::start(&self.config, store)).expect("server");
+        let addr = server.addrs[0];
+        TestServer { rt, server: Some(server), addr }
+    }
+}
+
+pub struct TestServer {
+    rt: tokio::runtime::Runtime,
+    server: Option<Server>,
+    pub addr: SocketAddr,
+}
+
+impl TestServer {
+    pub fn client(&self) -> Client {
+        Client::connect(self.addr)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.server.take() {
+            self.rt.block_on(s.stop());
+        }
+    }
+}
+
+pub struct Client {
+    reader: BufReader<TcpStream>,
+    writer: TcpStream,
+    pub greeting: String,
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+        let writer = stream.try_clone().expect("clone");
+        let mut c = Client { reader: BufReader::new(stream), writer, greeting: String::new() };
+        c.greeting = c.line();
+        c
+    }
+
+    pub fn send(&mut self, raw: &[u8]) {
+        self.writer.write_all(raw).expect("write");
+    }
+
+    /// One response line without CRLF; panics on a line not ending in CRLF.
+    pub fn line(&mut self) -> String {
+        String::from_utf8_lossy(&self.raw_line()).into_owned()
+    }
+
+    pub fn raw_line(&mut self) -> Vec<u8> {
+        let mut buf = Vec::new();
+        self.reader.read_until(b'\n', &mut buf).expect("read");
+        assert!(buf.ends_with(b"\r\n"), "response line without CRLF: {:?}", String::from_utf8_lossy(&buf));
+        buf.truncate(buf.len() - 2);
+        buf
+    }
+
+    /// Sends a command and returns its status line.
+    pub fn cmd(&mut self, line: &str) -> String {
+        self.send(format!("{line}\r\n").as_bytes());
+        self.line()
+    }
+
+    /// Reads a multi-line block up to `.`, undoing dot-stuffing.
+    pub fn block(&mut self) -> Vec<Vec<u8>> {
+        let mut lines = Vec::new();
+        loop {
+            let l = self.raw_line();
+            if l == b"." {
+                return lines;
+            }
+            lines.push(if l.starts_with(b"..") { l[1..].to_vec() } else { l });
+        }
+    }
+
+    /// Sends a command expecting a multi-line answer when the status is `ok`.
+    pub fn multi(&mut self, line: &str, ok: u16) -> (String, Vec<Vec<u8>>) {
+        let status = self.cmd(line);
+        if code(&status) == ok {
+            let block = self.block();
+            (status, block)
+        } else {
+            (status, Vec::new())
+        }
+    }
+
+    pub fn text_block(&mut self, line: &str, ok: u16) -> (String, Vec<String>) {
+        let (status, block) = self.multi(line, ok);
+        (status, block.into_iter().map(|l| String::from_utf8_lossy(&l).into_owned()).collect())
+    }
+}
+
+pub fn code(status: &str) -> u16 {
+    status.get(..3).and_then(|c| c.parse().ok()).unwrap_or_else(|| panic!("bad status line {status:?}"))
+}
+
+/// Writes an mbox (mboxrd) of messages.
+pub fn write_mbox(path: &Path, messages: &[Vec<u8>]) {
+    let mut out = Vec::new();
+    for m in messages {
+        out.extend_from_slice(b"From test@example Mon Jan  1 00:00:00 2024\n");
+        for line in m.split_inclusive(|&b| b == b'\n') {
+            let quotes = line.iter().take_while(|&&b| b == b'>').count();
+            if line[quotes..].starts_with(b"From ") {
+                out.push(b'>');
+            }
+            out.extend_from_slice(line);
+        }
+        if !m.ends_with(b"\n") {
+            out.push(b'\n');
+        }
+        out.push(b'\n');
+    }
+    std::fs::write(path, out).expect("write mbox");
+}
+
+/// A plain list message; `extra` holds more header lines.
+pub fn message(id: &str, list: usize, subject: &str, extra: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: Tester <tester@example.org>\nTo: list-{list}@lists.example.org\nSubject: {subject}\nDate: Mon, 1 Jan 2024 00:00:00 +0000\nMessage-ID: {id}\nList-Id: <list-{list}.lists.example.org>\n{extra}\n{body}"
+    )
+    .into_bytes()
+}
+
+/// Splits an mbox the simple way (the reference reader for comparisons): separators are
+/// `From ` lines after a blank line, `>From` unquoted one level, LF kept.
+pub fn split_mbox(data: &[u8]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    let mut prev_blank = true;
+    for line in data.split_inclusive(|&b| b == b'\n') {
+        if prev_blank && line.starts_with(b"From ") {
+            if let Some(last) = out.last_mut()
+                && last.ends_with(b"\n\n")
+            {
+                last.pop();
+            }
+            out.push(Vec::new());
+            prev_blank = false;
+            continue;
+        }
+        prev_blank = line == b"\n" || line == b"\r\n";
+        let quotes = line.iter().take_while(|&&b| b == b'>').count();
+        let line = if quotes > 0 && line[quotes..].starts_with(b"From ") { &line[1..] } else { line };
+        if let Some(last) = out.last_mut() {
+            last.extend_from_slice(line);
+        }
+    }
+    if let Some(last) = out.last_mut()
+        && last.ends_with(b"\n\n")
+    {
+        last.pop();
+    }
+    out
+}
+
+/// The value of the first header `name` in a raw message (unfolded, trimmed).
+pub fn header(raw: &[u8], name: &str) -> Option<String> {
+    let text = String::from_utf8_lossy(raw);
+    let head = text.split("\n\n").next().unwrap_or("").replace("\r\n", "\n");
+    let mut found: Option<String> = None;
+    for line in head.lines() {
+        if let Some(v) = found.as_mut() {
+            if line.starts_with([' ', '\t']) {
+                v.push_str(line);
+                continue;
+            }
+            break;
+        }
+        if let Some((n, v)) = line.split_once(':')
+            && n.eq_ignore_ascii_case(name)
+        {
+            found = Some(v.to_string());
+        }
+    }
+    found.map(|v| v.trim().to_string())
+}

@@ -1,0 +1,325 @@
+//! Importing: mbox and public-inbox sources, routing, dedupe, set-aside, re-import and
+//! resuming after a killed import. Checked over NNTP against the real server.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use listnews::store::Store;
+
+use crate::common::*;
+
+fn group_status(c: &mut Client, group: &str) -> (u64, u64, u64) {
+    let s = c.cmd(&format!("GROUP {group}"));
+    let f: Vec<&str> = s.split(' ').collect();
+    assert_eq!(f[0], "211", "{s}");
+    (f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap())
+}
+
+fn listgroup(c: &mut Client, group: &str) -> Vec<String> {
+    c.text_block(&format!("LISTGROUP {group}"), 211).1
+}
+
+#[test]
+fn mbox_routing_dedupe_and_set_aside() {
+    let archive = Archive::new();
+    let mbox = archive.dir.path().join("in.mbox");
+    let cross = b"From: X <x@example.org>\nTo: list-0@lists.example.org\nCc: list-1@lists.example.org\nSubject: both lists\nMessage-ID: <cross@example.org>\n\nhello both\n".to_vec();
+    let messages = vec![
+        message("<a@example.org>", 0, "first", "", "body a\n"),
+        message("<b@example.org>", 0, "Re: first", "In-Reply-To: <a@example.org>\n", "body b\n.leading dot\nFrom the start\n"),
+        message("<a@example.org>", 0, "first", "", "body a\n"), // exact duplicate
+        message("<a@example.org>", 0, "other content", "", "reused id\n"), // same id, other content
+        cross,
+        b"From: nobody@example.org\nTo: elsewhere@example.org\nSubject: stray\nMessage-ID: <stray@example.org>\n\nnot for us\n".to_vec(),
+        b"this is not a mail message at all\n".to_vec(),
+        message("<c@example.org>", 1, "list one", "", "c\n").into_iter().collect(),
+    ];
+    // The last message has no Message-ID at all.
+    let mut no_id = message("<x@x>", 2, "no id", "", "anonymous\n");
+    let text = String::from_utf8(no_id.clone()).unwrap().replace("Message-ID: <x@x>\n", "");
+    no_id = text.into_bytes();
+    let mut all = messages;
+    all.push(no_id);
+    write_mbox(&mbox, &all);
+
+    let stats = archive.import(None, &[&mbox]);
+    assert_eq!(stats.read, 9);
+    assert_eq!(stats.stored, 6, "{stats:?}");
+    assert_eq!(stats.duplicates, 1);
+    assert_eq!(stats.renamed, 1);
+    assert_eq!(stats.rejected, 2, "unroutable + unreadable are set aside");
+    {
+        let store = Store::open(&archive.config.server.data_dir).unwrap();
+        let reasons: Vec<String> = store.rejects().map(|r| r.unwrap().reason).collect();
+        assert_eq!(reasons.len(), 2);
+        assert!(reasons.iter().any(|r| r.contains("no configured group")), "{reasons:?}");
+        assert!(reasons.iter().any(|r| r.contains("no header block")), "{reasons:?}");
+    }
+
+    let server = archive.serve();
+    let mut c = server.client();
+    assert_eq!(group_status(&mut c, "example.list-0"), (4, 1, 4));
+    assert_eq!(group_status(&mut c, "example.list-1"), (2, 1, 2));
+    assert_eq!(group_status(&mut c, "example.list-2"), (1, 1, 1));
+
+    // The reused id keeps its first content; the second message is there under a derived id.
+    let (_, body) = c.text_block("BODY <a@example.org>", 222);
+    assert_eq!(body, vec!["body a"]);
+    c.cmd("GROUP example.list-0");
+    let (_, over) = c.text_block("XOVER 1-", 224);
+    let renamed = over.iter().find(|l| l.contains("other content")).expect("renamed article");
+    let id = renamed.split('\t').nth(4).unwrap();
+    assert!(id.starts_with("<dup-") && id.ends_with(".a@example.org>"), "{id}");
+    let (_, head) = c.text_block(&format!("HEAD {id}"), 221);
+    assert!(head.contains(&format!("Message-ID: {id}")));
+    assert!(head.contains(&"X-Listnews-Original-Message-ID: <a@example.org>".to_string()));
+
+    // A cross-post is one article with a number in each group.
+    let (_, head) = c.text_block("HEAD <cross@example.org>", 221);
+    assert!(head.contains(&"Newsgroups: example.list-0,example.list-1".to_string()), "{head:?}");
+    assert!(head.contains(&format!("Xref: {HOST} example.list-0:4 example.list-1:1")), "{head:?}");
+    let (_, xref) = c.text_block("XHDR Xref 1", 221);
+    c.cmd("GROUP example.list-1");
+    let (_, x1) = c.text_block("XHDR Xref 1", 221);
+    assert_eq!(x1, vec![format!("1 {HOST} example.list-0:4 example.list-1:1")]);
+    assert!(!xref.is_empty());
+
+    // References built from In-Reply-To; dot-stuffed and From-quoted lines survive.
+    let (_, over_b) = c.text_block("OVER <b@example.org>", 224);
+    assert_eq!(over_b[0].split('\t').nth(5), Some("<a@example.org>"));
+    let (_, body) = c.text_block("BODY <b@example.org>", 222);
+    assert_eq!(body, vec!["body b", ".leading dot", "From the start"]);
+
+    // The message without an id got a stable generated one.
+    c.cmd("GROUP example.list-2");
+    let (_, over2) = c.text_block("XOVER 1", 224);
+    let gen_id = over2[0].split('\t').nth(4).unwrap().to_string();
+    assert!(gen_id.ends_with("@listnews.invalid>"), "{gen_id}");
+    drop(c);
+    drop(server);
+
+    // Re-running the same import adds nothing and changes no number.
+    let again = archive.import(None, &[&mbox]);
+    assert_eq!(again.stored, 0, "{again:?}");
+    let again_forced = {
+        let store = Store::open(&archive.config.server.data_dir).unwrap();
+        // Forget the checkpoint: dedupe alone must keep it idempotent.
+        drop(store);
+        let copy = archive.dir.path().join("copy.mbox");
+        std::fs::copy(&mbox, &copy).unwrap();
+        archive.import(None, &[&copy])
+    };
+    assert_eq!(again_forced.stored, 0, "{again_forced:?}");
+    assert_eq!(again_forced.duplicates, 7, "{again_forced:?}");
+    let server = archive.serve();
+    let mut c = server.client();
+    assert_eq!(group_status(&mut c, "example.list-0"), (4, 1, 4));
+    let (_, over_again) = c.text_block("XOVER 1-", 224);
+    c.cmd("GROUP example.list-0");
+    let (_, over0) = c.text_block("XOVER 1-", 224);
+    assert_eq!(over0, over);
+    assert!(!over_again.is_empty());
+}
+
+#[test]
+fn group_option_puts_everything_in_one_group() {
+    let archive = Archive::new();
+    let stats = archive.import(Some("example.empty"), &[&sample_mbox()]);
+    assert!(stats.stored > 250);
+    let server = archive.serve();
+    let mut c = server.client();
+    let (count, low, high) = group_status(&mut c, "example.empty");
+    assert_eq!((count, low, high), (stats.stored, 1, stats.stored));
+    assert_eq!(c.cmd("GROUP example.list-0"), "211 0 1 0 example.list-0");
+}
+
+fn git(dir: &Path, args: &[&str], input: Option<&[u8]>) -> String {
+    use std::io::Write;
+    let mut cmd = Command::new("git");
+    cmd.arg("-C").arg(dir).args(args);
+    cmd.env("GIT_AUTHOR_NAME", "t").env("GIT_AUTHOR_EMAIL", "t@example.org");
+    cmd.env("GIT_COMMITTER_NAME", "t").env("GIT_COMMITTER_EMAIL", "t@example.org");
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("git");
+    if let Some(input) = input {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Appends a public-inbox commit holding one blob named `name` (`m` or `d`).
+fn pi_commit(repo: &Path, name: &str, raw: &[u8]) {
+    let blob = git(repo, &["hash-object", "-w", "--stdin"], Some(raw));
+    let tree = git(repo, &["mktree"], Some(format!("100644 blob {blob}\t{name}\n").as_bytes()));
+    let parent = git(repo, &["rev-parse", "--verify", "-q", "HEAD"], None);
+    let mut args = vec!["commit-tree", tree.as_str(), "-m", "msg"];
+    if !parent.is_empty() && parent != "HEAD" {
+        args.extend(["-p", parent.as_str()]);
+    }
+    let commit = git(repo, &args, None);
+    git(repo, &["update-ref", "HEAD", &commit], None);
+}
+
+fn rev_parse_ok(repo: &Path) -> bool {
+    Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["rev-parse", "--verify", "-q", "HEAD"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+fn init_epoch(path: &Path) {
+    std::fs::create_dir_all(path).unwrap();
+    git(path, &["init", "-q", "--bare", "-b", "master"], None);
+}
+
+fn pi_add(repo: &Path, name: &str, raw: &[u8]) {
+    // commit-tree with no parent for the first commit.
+    if !rev_parse_ok(repo) {
+        let blob = git(repo, &["hash-object", "-w", "--stdin"], Some(raw));
+        let tree = git(repo, &["mktree"], Some(format!("100644 blob {blob}\t{name}\n").as_bytes()));
+        let commit = git(repo, &["commit-tree", &tree, "-m", "first"], None);
+        git(repo, &["update-ref", "HEAD", &commit], None);
+    } else {
+        pi_commit(repo, name, raw);
+    }
+}
+
+#[test]
+fn public_inbox_epochs_with_deletion() {
+    let archive = Archive::new();
+    let inbox = archive.dir.path().join("inbox");
+    let e0 = inbox.join("git/0.git");
+    let e1 = inbox.join("git/1.git");
+    init_epoch(&e0);
+    let a = message("<pa@example.org>", 0, "A", "", "a\n");
+    let b = message("<pb@example.org>", 0, "B", "", "b\n");
+    let c_ = message("<pc@example.org>", 0, "Re: A", "References: <pa@example.org>\n", "c\n");
+    let d = message("<pd@example.org>", 0, "D", "", "d\n");
+    pi_add(&e0, "m", &a);
+    pi_add(&e0, "m", &b);
+    pi_add(&e0, "m", &c_);
+    pi_add(&e0, "d", &b); // spam removal
+    pi_add(&e0, "m", &d);
+
+    // One epoch on its own.
+    let stats = archive.import(None, &[&e0]);
+    assert_eq!((stats.stored, stats.removed), (4, 1), "{stats:?}");
+    {
+        let server = archive.serve();
+        let mut c = server.client();
+        assert_eq!(group_status(&mut c, "example.list-0"), (3, 1, 4));
+        assert_eq!(listgroup(&mut c, "example.list-0"), vec!["1", "3", "4"], "a deleted article leaves a gap");
+        assert_eq!(code(&c.cmd("STAT <pb@example.org>")), 430);
+        assert_eq!(code(&c.cmd("STAT 2")), 423);
+        let (_, over) = c.text_block("OVER <pc@example.org>", 224);
+        assert!(over[0].starts_with("3\t"));
+    }
+
+    // A new epoch, imported through the inbox folder; the first epoch is resumed past.
+    init_epoch(&e1);
+    pi_add(&e1, "m", &message("<pe@example.org>", 0, "E", "", "e\n"));
+    pi_add(&e1, "m", &b); // the removed message again: stays removed
+    let stats = archive.import(None, &[&inbox]);
+    assert_eq!(stats.stored, 1, "{stats:?}");
+    assert_eq!(stats.resumed_past, 5);
+    let server = archive.serve();
+    let mut c = server.client();
+    assert_eq!(listgroup(&mut c, "example.list-0"), vec!["1", "3", "4", "5"]);
+    assert_eq!(code(&c.cmd("STAT <pb@example.org>")), 430);
+    drop(c);
+    drop(server);
+    let stats = archive.import(None, &[&inbox]);
+    assert_eq!(stats.stored + stats.duplicates, 0, "nothing read twice: {stats:?}");
+}
+
+fn big_mbox(path: &Path, n: usize) {
+    let mut messages = Vec::with_capacity(n);
+    for i in 0..n {
+        let list = i % 3;
+        let refs =
+            if i >= 3 && i % 4 != 0 { format!("References: <m{}@resume.example>\n", i - 3) } else { String::new() };
+        let body = format!(
+            "message {i}\n{}\n",
+            "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\n".repeat(20 + i % 40)
+        );
+        messages.push(message(&format!("<m{i}@resume.example>"), list, &format!("subject {i}"), &refs, &body));
+        if i % 97 == 0 {
+            messages.push(message(&format!("<m{i}@resume.example>"), list, &format!("subject {i}"), &refs, &body));
+        }
+    }
+    write_mbox(path, &messages);
+}
+
+/// LISTGROUP and OVER of every group, as a client sees them.
+fn snapshot(archive: &Archive) -> Vec<String> {
+    let server = archive.serve();
+    let mut c = server.client();
+    let mut out = Vec::new();
+    for g in ["example.list-0", "example.list-1", "example.list-2"] {
+        out.push(c.cmd(&format!("GROUP {g}")));
+        out.extend(listgroup(&mut c, g));
+        out.extend(c.text_block("OVER 1-", 224).1);
+    }
+    out
+}
+
+fn run_import(config: &Path, mbox: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_listnews"))
+        .args(["import", "--config"])
+        .arg(config)
+        .arg(mbox)
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn listnews import")
+}
+
+#[test]
+fn killed_import_resumes_to_the_same_store() {
+    let reference = Archive::new();
+    let mbox = reference.dir.path().join("big.mbox");
+    big_mbox(&mbox, 6000);
+    let status = run_import(&reference.config_path(), &mbox).wait().unwrap();
+    assert!(status.success());
+    let expected = snapshot(&reference);
+    assert!(expected.len() > 12000);
+
+    let mut killed_midway = 0;
+    for delay_ms in [60u64, 250, 700] {
+        let archive = Archive::new();
+        let mut child = run_import(&archive.config_path(), &mbox);
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        if child.try_wait().unwrap().is_none() {
+            killed_midway += 1;
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        // The lock of a killed process goes with it; re-run to completion.
+        let status = run_import(&archive.config_path(), &mbox).wait().unwrap();
+        assert!(status.success());
+        assert_eq!(snapshot(&archive), expected, "killed after {delay_ms} ms");
+    }
+    assert!(killed_midway >= 2, "the imports finished before they could be killed");
+}
+
+#[test]
+fn a_store_in_use_is_refused_clearly() {
+    let archive = Archive::new();
+    let _server = archive.serve();
+    let out = Command::new(env!("CARGO_BIN_EXE_listnews"))
+        .args(["import", "--config"])
+        .arg(archive.config_path())
+        .arg(sample_mbox())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("in use by PID"), "{err}");
+}
