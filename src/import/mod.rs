@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::config::Config;
-use crate::store::{Batch, NewArticle, Reject, Store, StoreError};
+use crate::store::{Batch, NewArticle, Reject, Store, StoreError, StoredWire};
 use message::{Message, hex};
 use public_inbox::{Epoch, Event};
 
@@ -244,10 +244,11 @@ impl<'s> Importer<'s> {
             self.stats.renamed += 1;
         }
         let wire = msg.wire();
+        let stored = StoredWire::compress(&wire.wire);
         let memberships = self.batch.add_article(&NewArticle {
             message_id: &wire.message_id,
             content_hash: wire.content_hash,
-            wire: &wire.wire,
+            wire: &stored,
             header_len: wire.header_len,
             overview: &wire.overview,
             ancestors: &wire.ancestors,

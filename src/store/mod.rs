@@ -56,6 +56,55 @@ impl GroupMeta {
     }
 }
 
+/// Article wire bytes as kept on disk: zstd-compressed when that saves space.
+#[derive(Debug, Clone)]
+pub struct StoredWire {
+    /// Length of the wire bytes.
+    pub len: usize,
+    pub compressed: bool,
+    pub data: Vec<u8>,
+}
+
+/// zstd level for articles: 3 is zstd's default, the best ratio for its speed on mail text.
+const ZSTD_LEVEL: i32 = 3;
+
+thread_local! {
+    // Contexts are reused: creating one per article cost more than compressing (profiled).
+    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> = const { std::cell::RefCell::new(None) };
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { std::cell::RefCell::new(None) };
+}
+
+impl StoredWire {
+    /// Compresses wire bytes for storing.
+    pub fn compress(wire: &[u8]) -> StoredWire {
+        let compressed = COMPRESSOR.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.is_none() {
+                *c = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok();
+            }
+            c.as_mut().and_then(|c| c.compress(wire).ok())
+        });
+        match compressed {
+            Some(data) if data.len() + 16 < wire.len() => StoredWire { len: wire.len(), compressed: true, data },
+            _ => StoredWire { len: wire.len(), compressed: false, data: wire.to_vec() },
+        }
+    }
+
+    fn decompress(data: &[u8], len: usize) -> Result<Vec<u8>> {
+        DECOMPRESSOR.with(|d| {
+            let mut d = d.borrow_mut();
+            if d.is_none() {
+                *d = Some(zstd::bulk::Decompressor::new()?);
+            }
+            let out = d.as_mut().map(|d| d.decompress(data, len)).transpose()?.unwrap_or_default();
+            if out.len() != len {
+                return Err(StoreError::Corrupt("article length"));
+            }
+            Ok(out)
+        })
+    }
+}
+
 /// One article as stored: wire bytes (CRLF, dot-stuffed), ready to send.
 #[derive(Debug, Clone)]
 pub struct Article {
@@ -64,9 +113,13 @@ pub struct Article {
     /// Every (group id, number) this article has, in the order they were assigned.
     pub memberships: Vec<(u32, u64)>,
     msgid: (usize, usize),
-    wire_start: usize,
+    /// The stored wire bytes as they sit in `raw` (possibly compressed).
+    stored: (usize, usize, bool),
+    wire: Vec<u8>,
     header_len: usize,
 }
+
+const ARTICLE_RECORD_VERSION: u8 = 2;
 
 impl Article {
     pub(crate) fn encode(
@@ -74,20 +127,20 @@ impl Article {
         memberships: &[(u32, u64)],
         msgid: &str,
         header_len: usize,
-        wire: &[u8],
+        wire: &StoredWire,
     ) -> Vec<u8> {
-        let mut w = Writer(Vec::with_capacity(wire.len() + 64));
-        w.u8(1).i64(arrival).u32(header_len as u32).u16(memberships.len() as u16);
+        let mut w = Writer(Vec::with_capacity(wire.data.len() + 64));
+        w.u8(ARTICLE_RECORD_VERSION).i64(arrival).u32(header_len as u32).u16(memberships.len() as u16);
         for (gid, num) in memberships {
             w.u32(*gid).u64(*num);
         }
-        w.bytes(msgid.as_bytes()).raw(wire);
+        w.bytes(msgid.as_bytes()).u8(u8::from(wire.compressed)).u32(wire.len as u32).raw(&wire.data);
         w.0
     }
 
     pub(crate) fn decode(raw: sled::IVec) -> Result<Self> {
         let mut r = Reader::new(&raw);
-        if r.u8()? != 1 {
+        if r.u8()? != ARTICLE_RECORD_VERSION {
             return Err(StoreError::Corrupt("unknown article record version"));
         }
         let arrival = r.i64()?;
@@ -99,12 +152,25 @@ impl Article {
         }
         let id = r.bytes()?;
         std::str::from_utf8(id).map_err(|_| StoreError::Corrupt("message-id"))?;
-        let wire_start = r.position();
-        let msgid = (wire_start - id.len(), wire_start);
-        if header_len > raw.len() - wire_start {
+        let id_end = r.position();
+        let msgid = (id_end - id.len(), id_end);
+        let compressed = r.u8()? == 1;
+        let len = r.u32()? as usize;
+        let start = r.position();
+        let wire = if compressed { StoredWire::decompress(r.rest(), len)? } else { Vec::new() };
+        if !compressed && raw.len() - start != len {
+            return Err(StoreError::Corrupt("article length"));
+        }
+        if header_len > len {
             return Err(StoreError::Corrupt("header length"));
         }
-        Ok(Article { raw, arrival, memberships, msgid, wire_start, header_len })
+        Ok(Article { stored: (start, raw.len(), compressed), raw, arrival, memberships, msgid, wire, header_len })
+    }
+
+    /// The wire bytes as stored (for rewriting the record without recompressing).
+    pub(crate) fn stored_wire(&self) -> StoredWire {
+        let (start, end, compressed) = self.stored;
+        StoredWire { len: self.wire().len(), compressed, data: self.raw[start..end].to_vec() }
     }
 
     pub fn message_id(&self) -> &str {
@@ -112,7 +178,7 @@ impl Article {
     }
     /// The whole article as sent by ARTICLE (without the served Path/Newsgroups/Xref lines).
     pub fn wire(&self) -> &[u8] {
-        &self.raw[self.wire_start..]
+        if self.stored.2 { &self.wire } else { &self.raw[self.stored.0..] }
     }
     /// Header lines, each ending in CRLF, without the blank separator line.
     pub fn head(&self) -> &[u8] {
@@ -252,24 +318,21 @@ impl Store {
         let db = sled::Config::new()
             .path(dir.join("db"))
             .cache_capacity(256 << 20)
-            .mode(sled::Mode::HighThroughput)
-            // Mail is text: zstd on sled's log keeps the store smaller than the raw archive.
-            .use_compression(true)
-            .compression_factor(3)
+            .mode(sled::Mode::LowSpace)
             .open()
             .map_err(|e| match e {
-                sled::Error::Io(ref io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
-                {
-                    let holder = std::fs::read_to_string(dir.join(PID_FILE))
-                        .ok()
-                        .and_then(|s| s.trim().parse::<u32>().ok())
-                        .map(|pid| format!("PID {pid}"))
-                        .unwrap_or_else(|| "another process".to_string());
-                    StoreError::InUse { path: dir.to_path_buf(), holder }
-                }
-                other => StoreError::Sled(other),
-            })?;
+            sled::Error::Io(ref io)
+                if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
+            {
+                let holder = std::fs::read_to_string(dir.join(PID_FILE))
+                    .ok()
+                    .and_then(|s| s.trim().parse::<u32>().ok())
+                    .map(|pid| format!("PID {pid}"))
+                    .unwrap_or_else(|| "another process".to_string());
+                StoreError::InUse { path: dir.to_path_buf(), holder }
+            }
+            other => StoreError::Sled(other),
+        })?;
         std::fs::write(dir.join(PID_FILE), format!("{}\n", std::process::id()))?;
         let tree = db.open_tree("listnews")?;
         Ok(Store { db, tree, dir: dir.to_path_buf() })

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use super::codec::{self, Writer};
 use super::thread::{MAX_DEPTH, ThreadNode};
-use super::{Article, GroupMeta, MsgIdEntry, OverviewEntry, Reject, Result, Store, StoreError};
+use super::{Article, GroupMeta, MsgIdEntry, OverviewEntry, Reject, Result, Store, StoreError, StoredWire};
 
 const NEXT_ARTICLE_ID: &[u8] = b"next_article_id";
 const NEXT_GROUP_ID: &[u8] = b"next_group_id";
@@ -17,8 +17,8 @@ pub struct NewArticle<'a> {
     /// With angle brackets; unique in the store.
     pub message_id: &'a str,
     pub content_hash: [u8; 16],
-    /// Wire form: CRLF line ends, dot-stuffed, a blank line after the headers.
-    pub wire: &'a [u8],
+    /// Wire form (CRLF line ends, dot-stuffed, a blank line after the headers), as stored.
+    pub wire: &'a StoredWire,
     /// Length of the header lines in `wire` (up to the blank line).
     pub header_len: usize,
     /// The stored overview fields ([`super::overview::fields`]).
@@ -221,7 +221,13 @@ impl<'s> Batch<'s> {
             .to_vec();
         self.put(
             codec::article_key(aid),
-            Article::encode(article.arrival, &memberships, article.message_id(), article.head().len(), article.wire()),
+            Article::encode(
+                article.arrival,
+                &memberships,
+                article.message_id(),
+                article.head().len(),
+                &article.stored_wire(),
+            ),
         );
         self.put_overviews(aid, &memberships, &fields)?;
         Ok(added)
