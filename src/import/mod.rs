@@ -21,8 +21,8 @@ use std::time::Instant;
 
 use crate::config::Config;
 use crate::store::{Batch, NewArticle, Reject, Store, StoreError, StoredWire};
-use message::{Message, hex};
-use public_inbox::{Epoch, Event};
+use message::{Message, Wire, hex};
+use public_inbox::Epoch;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -61,6 +61,7 @@ pub struct ImportStats {
     pub per_group: BTreeMap<String, u64>,
 }
 
+#[derive(Clone)]
 struct Route {
     gid: u32,
     name: String,
@@ -68,10 +69,89 @@ struct Route {
     address: Option<String>,
 }
 
-pub struct Importer<'s> {
-    store: &'s Store,
+/// Decides a message's groups; shared with the reader thread.
+#[derive(Clone)]
+struct Router {
     routes: Vec<Route>,
     fixed: Option<u32>,
+}
+
+impl Router {
+    fn route(&self, msg: &Message) -> Vec<u32> {
+        if let Some(gid) = self.fixed {
+            return vec![gid];
+        }
+        self.routes
+            .iter()
+            .filter(|r| {
+                r.list_id.as_ref().is_some_and(|l| msg.list_ids.contains(l))
+                    || r.address.as_ref().is_some_and(|a| msg.recipients.contains(a))
+            })
+            .map(|r| r.gid)
+            .collect()
+    }
+}
+
+/// What a source yields, in order, each with the checkpoint reached once it is applied.
+struct SourceItem {
+    event: Event,
+    checkpoint: Vec<u8>,
+}
+
+enum Event {
+    Add {
+        position: u64,
+        raw: Vec<u8>,
+    },
+    Delete {
+        raw: Vec<u8>,
+    },
+    /// Progress without a message (a commit with neither `m` nor `d`, a purged blob).
+    Nothing,
+}
+
+/// A source item after the work that needs no store: parsing, wire form, compression, routing.
+struct Prepared {
+    item: SourceItem,
+    outcome: Prepare,
+}
+
+enum Prepare {
+    Ready { wire: Wire, stored: StoredWire, groups: Vec<u32> },
+    Unreadable(String),
+    Unroutable(String),
+    Delete(Option<Message>),
+    Nothing,
+}
+
+fn prepare(router: &Router, item: SourceItem) -> Prepared {
+    let outcome = match &item.event {
+        Event::Add { raw, .. } => match Message::parse(raw) {
+            Err(why) => Prepare::Unreadable(why.to_string()),
+            Ok(msg) => {
+                let groups = router.route(&msg);
+                if groups.is_empty() {
+                    Prepare::Unroutable(format!(
+                        "no configured group matches List-Id {:?} or To/Cc {:?}",
+                        msg.list_ids,
+                        msg.recipients.iter().take(8).collect::<Vec<_>>()
+                    ))
+                } else {
+                    let wire = msg.wire();
+                    let stored = StoredWire::compress(&wire.wire);
+                    Prepare::Ready { wire, stored, groups }
+                }
+            }
+        },
+        Event::Delete { raw } => Prepare::Delete(Message::parse(raw).ok()),
+        Event::Nothing => Prepare::Nothing,
+    };
+    Prepared { item, outcome }
+}
+
+pub struct Importer<'s> {
+    store: &'s Store,
+    router: Router,
     batch: Batch<'s>,
     batch_messages: usize,
     pub stats: ImportStats,
@@ -102,7 +182,13 @@ impl<'s> Importer<'s> {
             None => None,
         };
         batch.commit()?;
-        Ok(Importer { store, routes, fixed, batch: store.batch(), batch_messages: 0, stats: ImportStats::default() })
+        Ok(Importer {
+            store,
+            router: Router { routes, fixed },
+            batch: store.batch(),
+            batch_messages: 0,
+            stats: ImportStats::default(),
+        })
     }
 
     /// Imports one source: an mbox file (`.gz` too), a public-inbox epoch or inbox folder.
@@ -142,66 +228,117 @@ impl<'s> Importer<'s> {
         if start > 0 {
             tracing::info!(source, offset = start, "resuming after checkpoint");
         }
-        let reader = match mbox::open(path, format, start) {
-            Ok(r) => r,
-            Err(e) if start > 0 && e.kind() == std::io::ErrorKind::UnexpectedEof => {
-                mbox::open(path, format, 0).map_err(io)?
+        self.pipeline(&source, move |emit| {
+            let reader = match mbox::open(path, format, start) {
+                Ok(r) => r,
+                Err(e) if start > 0 && e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                    mbox::open(path, format, 0).map_err(io)?
+                }
+                Err(e) => return Err(io(e)),
+            };
+            for msg in reader {
+                let msg = msg.map_err(io)?;
+                let item = SourceItem {
+                    checkpoint: msg.end.to_be_bytes().to_vec(),
+                    event: Event::Add { position: msg.start, raw: msg.raw },
+                };
+                if !emit(item) {
+                    break;
+                }
             }
-            Err(e) => return Err(io(e)),
-        };
-        for msg in reader {
-            let msg = msg.map_err(io)?;
-            self.add_message(&source, msg.start, &msg.raw)?;
-            self.batch.set_checkpoint(&source, msg.end.to_be_bytes().to_vec());
-            self.maybe_commit()?;
-        }
-        self.commit()
+            Ok(0)
+        })
     }
 
     fn import_epoch(&mut self, path: &Path) -> Result<(), ImportError> {
         let source = format!("git:{}", path.display());
-        let epoch = Epoch::open(path)?;
-        // The checkpoint is (commits done, id of the last one); it holds only if that commit
-        // is still at that place in the history.
-        let done = match self.store.checkpoint(&source)? {
-            Some(v) if v.len() > 8 => {
-                let n = crate::store::codec::be_u64(&v).unwrap_or(0);
-                let id = String::from_utf8_lossy(&v[8..]).into_owned();
-                if epoch.commit_at(n).as_deref() == Some(id.as_str()) { n } else { 0 }
+        let checkpoint = self.store.checkpoint(&source)?;
+        let log_source = source.clone();
+        self.pipeline(&source, move |emit| {
+            let epoch = Epoch::open(path)?;
+            // The checkpoint is (commits done, id of the last one); it holds only if that
+            // commit is still at that place in the history.
+            let done = match checkpoint {
+                Some(v) if v.len() > 8 => {
+                    let n = crate::store::codec::be_u64(&v).unwrap_or(0);
+                    let id = String::from_utf8_lossy(&v[8..]).into_owned();
+                    if epoch.commit_at(n).as_deref() == Some(id.as_str()) { n } else { 0 }
+                }
+                _ => 0,
+            };
+            if done > 0 {
+                tracing::info!(source = log_source, commits = done, "resuming after checkpoint");
             }
-            _ => 0,
-        };
-        if done > 0 {
-            tracing::info!(source, commits = done, "resuming after checkpoint");
-            self.stats.resumed_past += done;
-        }
-        for index in done + 1..=epoch.len() {
-            if let Some(entry) = epoch.entry(index)? {
-                match entry.event {
-                    Event::Add => self.add_message(&source, index, &entry.raw)?,
-                    Event::Delete => self.delete_message(&entry.raw)?,
+            for index in done + 1..=epoch.len() {
+                let event = match epoch.entry(index)? {
+                    Some(entry) => match entry.event {
+                        public_inbox::Event::Add => Event::Add { position: index, raw: entry.raw },
+                        public_inbox::Event::Delete => Event::Delete { raw: entry.raw },
+                    },
+                    None => Event::Nothing,
+                };
+                let mut checkpoint = index.to_be_bytes().to_vec();
+                checkpoint.extend_from_slice(epoch.commit_at(index).unwrap_or_default().as_bytes());
+                if !emit(SourceItem { event, checkpoint }) {
+                    break;
                 }
             }
-            let mut checkpoint = index.to_be_bytes().to_vec();
-            checkpoint.extend_from_slice(epoch.commit_at(index).unwrap_or_default().as_bytes());
-            self.batch.set_checkpoint(&source, checkpoint);
-            self.maybe_commit()?;
-        }
-        self.commit()
+            Ok(done)
+        })
     }
 
-    fn route(&self, msg: &Message) -> Vec<u32> {
-        if let Some(gid) = self.fixed {
-            return vec![gid];
+    /// Runs a source on a reader thread that also parses, compresses and routes each message,
+    /// while this thread stores them in order. `produce` returns how many items an earlier
+    /// run had already imported.
+    fn pipeline<F>(&mut self, source: &str, produce: F) -> Result<(), ImportError>
+    where
+        F: FnOnce(&mut dyn FnMut(SourceItem) -> bool) -> Result<u64, ImportError> + Send,
+    {
+        let router = self.router.clone();
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Prepared>(256);
+            let reader = std::thread::Builder::new()
+                .name("import-reader".into())
+                .spawn_scoped(scope, move || produce(&mut |item| tx.send(prepare(&router, item)).is_ok()))
+                .map_err(|e| ImportError::Usage(format!("cannot start the reader thread: {e}")))?;
+            let mut applied = Ok(());
+            for prepared in rx {
+                if let Err(e) = self.apply(source, prepared) {
+                    // Dropping the receiver stops the reader at its next message.
+                    applied = Err(e);
+                    break;
+                }
+            }
+            let skipped = reader.join().map_err(|_| ImportError::Usage("the source reader thread panicked".into()))?;
+            applied?;
+            self.stats.resumed_past += skipped?;
+            self.commit()
+        })
+    }
+
+    fn apply(&mut self, source: &str, prepared: Prepared) -> Result<(), ImportError> {
+        let Prepared { item, outcome } = prepared;
+        let position = match &item.event {
+            Event::Add { position, .. } => *position,
+            _ => 0,
+        };
+        match outcome {
+            Prepare::Ready { wire, stored, groups } => {
+                let Event::Add { raw, .. } = &item.event else { unreachable!("only Add events are Ready") };
+                self.store_message(raw, wire, stored, &groups)?;
+            }
+            Prepare::Unreadable(reason) | Prepare::Unroutable(reason) => {
+                self.stats.read += 1;
+                self.batch_messages += 1;
+                if let Event::Add { raw, .. } = &item.event {
+                    self.set_aside(source, position, reason, raw);
+                }
+            }
+            Prepare::Delete(Some(msg)) => self.delete_message(&msg)?,
+            Prepare::Delete(None) | Prepare::Nothing => {}
         }
-        self.routes
-            .iter()
-            .filter(|r| {
-                r.list_id.as_ref().is_some_and(|l| msg.list_ids.contains(l))
-                    || r.address.as_ref().is_some_and(|a| msg.recipients.contains(a))
-            })
-            .map(|r| r.gid)
-            .collect()
+        self.batch.set_checkpoint(source, item.checkpoint);
+        self.maybe_commit()
     }
 
     fn set_aside(&mut self, source: &str, position: u64, reason: String, raw: &[u8]) {
@@ -210,41 +347,31 @@ impl<'s> Importer<'s> {
         self.batch.reject(&Reject { source: source.to_string(), position, reason, time: now(), raw: raw.to_vec() });
     }
 
-    /// Parses, routes, dedupes and stores one message.
-    pub fn add_message(&mut self, source: &str, position: u64, raw: &[u8]) -> Result<(), ImportError> {
+    /// Dedupes and stores one parsed message.
+    fn store_message(
+        &mut self,
+        raw: &[u8],
+        mut wire: Wire,
+        mut stored: StoredWire,
+        groups: &[u32],
+    ) -> Result<(), ImportError> {
         self.stats.read += 1;
         self.batch_messages += 1;
-        let mut msg = match Message::parse(raw) {
-            Ok(m) => m,
-            Err(why) => {
-                self.set_aside(source, position, why.to_string(), raw);
-                return Ok(());
-            }
-        };
-        let groups = self.route(&msg);
-        if groups.is_empty() {
-            let reason = format!(
-                "no configured group matches List-Id {:?} or To/Cc {:?}",
-                msg.list_ids,
-                msg.recipients.iter().take(8).collect::<Vec<_>>()
-            );
-            self.set_aside(source, position, reason, raw);
-            return Ok(());
-        }
-        if let Some(existing) = self.batch.message_id(&msg.message_id)? {
-            if existing.content_hash == msg.content_hash {
-                return self.add_groups(existing.aid, &groups);
+        if let Some(existing) = self.batch.message_id(&wire.message_id)? {
+            if existing.content_hash == wire.content_hash {
+                return self.add_groups(existing.aid, groups);
             }
             // Same id, other content: a derived id keeps ids unique and both retrievable.
-            let derived = derived_id(&msg.message_id, &msg.content_hash);
+            let derived = derived_id(&wire.message_id, &wire.content_hash);
             if let Some(existing) = self.batch.message_id(&derived)? {
-                return self.add_groups(existing.aid, &groups);
+                return self.add_groups(existing.aid, groups);
             }
+            let Ok(mut msg) = Message::parse(raw) else { unreachable!("it parsed on the reader thread") };
             msg.set_message_id(&derived);
+            wire = msg.wire();
+            stored = StoredWire::compress(&wire.wire);
             self.stats.renamed += 1;
         }
-        let wire = msg.wire();
-        let stored = StoredWire::compress(&wire.wire);
         let memberships = self.batch.add_article(&NewArticle {
             message_id: &wire.message_id,
             content_hash: wire.content_hash,
@@ -252,7 +379,7 @@ impl<'s> Importer<'s> {
             header_len: wire.header_len,
             overview: &wire.overview,
             ancestors: &wire.ancestors,
-            groups: &groups,
+            groups,
             arrival: now(),
         })?;
         self.stats.stored += 1;
@@ -279,15 +406,14 @@ impl<'s> Importer<'s> {
 
     fn count_groups(&mut self, memberships: &[(u32, u64)]) {
         for (gid, _) in memberships {
-            if let Some(r) = self.routes.iter().find(|r| r.gid == *gid) {
+            if let Some(r) = self.router.routes.iter().find(|r| r.gid == *gid) {
                 *self.stats.per_group.entry(r.name.clone()).or_default() += 1;
             }
         }
     }
 
     /// Applies a public-inbox `d` commit: the message with that id and content is removed.
-    fn delete_message(&mut self, raw: &[u8]) -> Result<(), ImportError> {
-        let Ok(msg) = Message::parse(raw) else { return Ok(()) };
+    fn delete_message(&mut self, msg: &Message) -> Result<(), ImportError> {
         for id in [msg.message_id.clone(), derived_id(&msg.message_id, &msg.content_hash)] {
             if let Some(entry) = self.batch.message_id(&id)?
                 && entry.content_hash == msg.content_hash
