@@ -323,3 +323,39 @@ fn a_store_in_use_is_refused_clearly() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("in use by PID"), "{err}");
 }
+
+#[test]
+fn thread_links_with_placeholders_filled_later() {
+    let archive = Archive::new();
+    let mbox = archive.dir.path().join("threads.mbox");
+    // The reply and a grandchild arrive before the root; one parent never arrives.
+    write_mbox(
+        &mbox,
+        &[
+            message("<child@t>", 0, "Re: root", "References: <root@t>\n", "c\n"),
+            message("<grand@t>", 0, "Re: root", "References: <root@t> <child@t>\n", "g\n"),
+            message("<orphan@t>", 0, "Re: lost", "In-Reply-To: <lost@t>\n", "o\n"),
+        ],
+    );
+    archive.import(None, &[&mbox]);
+    {
+        let store = Store::open(&archive.config.server.data_dir).unwrap();
+        let root = store.thread_node("<root@t>").unwrap().expect("placeholder for the unseen root");
+        assert!(root.is_placeholder());
+        assert_eq!(store.thread_node("<grand@t>").unwrap().unwrap().parent.as_deref(), Some("<child@t>"));
+        assert_eq!(store.thread_root("<grand@t>").unwrap().as_deref(), Some("<root@t>"));
+        assert_eq!(store.children("<root@t>").unwrap(), vec!["<child@t>".to_string()]);
+        assert!(store.thread_node("<lost@t>").unwrap().unwrap().is_placeholder());
+    }
+    // The root arrives, itself replying to an older message never seen: the placeholder is
+    // filled and the thread's root moves up.
+    let later = archive.dir.path().join("later.mbox");
+    write_mbox(&later, &[message("<root@t>", 0, "root", "In-Reply-To: <older@t>\n", "r\n")]);
+    archive.import(None, &[&later]);
+    let store = Store::open(&archive.config.server.data_dir).unwrap();
+    let root = store.thread_node("<root@t>").unwrap().unwrap();
+    assert!(!root.is_placeholder(), "filled when it arrived");
+    assert_eq!(root.parent.as_deref(), Some("<older@t>"));
+    assert_eq!(store.thread_root("<grand@t>").unwrap().as_deref(), Some("<older@t>"));
+    assert_eq!(store.children("<child@t>").unwrap(), vec!["<grand@t>".to_string()]);
+}
