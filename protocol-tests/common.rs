@@ -25,12 +25,14 @@ pub fn config_text(data_dir: &Path) -> String {
 listen = ["127.0.0.1:0"]
 hostname = "{HOST}"
 data_dir = "{}"
+motd = "Welcome to the listnews test archive.\nRead-only: post by mail."
 
 [[group]]
 name = "example.list-0"
 description = "List zero"
 address = "list-0@lists.example.org"
 list_id = "list-0.lists.example.org"
+subscribe = true
 
 [[group]]
 name = "example.list-1"

@@ -24,6 +24,9 @@ pub struct ServerConfig {
     /// The sled store; relative paths are relative to the config file's folder.
     #[serde(default = "default_data_dir")]
     pub data_dir: PathBuf,
+    /// Text for LIST MOTD (RFC 6048 §2.5); without it LIST MOTD answers 503.
+    #[serde(default)]
+    pub motd: Option<String>,
     /// Close a connection idle this long (RFC 3977 §3.1: at least 3 minutes).
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u64,
@@ -40,6 +43,9 @@ pub struct GroupConfig {
     pub address: Option<String>,
     /// The list's List-Id (the part inside `<>`).
     pub list_id: Option<String>,
+    /// Listed by LIST SUBSCRIPTIONS: groups a new reader should start with.
+    #[serde(default)]
+    pub subscribe: bool,
 }
 
 #[derive(Deserialize)]

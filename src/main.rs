@@ -43,6 +43,15 @@ enum Cmd {
         #[arg(long, value_name = "SOURCE")]
         import: Vec<PathBuf>,
     },
+    /// Print the thread a message belongs to as a tree (asks the running server when it
+    /// holds the store).
+    Thread {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// A message-id, with its angle brackets.
+        message_id: String,
+    },
     /// List the messages imports set aside, with the reason.
     Rejects {
         /// The configuration file.
@@ -83,6 +92,12 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 listnews::import::run(&config, None, &import, MboxFormat::Mboxrd)?;
             }
             tokio::runtime::Runtime::new()?.block_on(listnews::server::run(config))?;
+        }
+        Cmd::Thread { config, message_id } => {
+            let config = Config::load(&config)?;
+            let id = if message_id.starts_with('<') { message_id } else { format!("<{message_id}>") };
+            let lines = listnews::server::thread_view::fetch(&config, &id)?;
+            print!("{}", listnews::server::thread_view::render(&lines));
         }
         Cmd::Rejects { config, full } => {
             let config = Config::load(&config)?;

@@ -53,6 +53,20 @@ pub enum Command {
     },
     Post,
     Quit,
+    /// XGTITLE [wildmat] (RFC 2980 §2.4).
+    XgTitle(Option<String>),
+    /// XPAT header range|<id> pattern (RFC 2980 §2.9); words after the range are one pattern.
+    Xpat {
+        field: String,
+        spec: RangeSpec,
+        pattern: String,
+    },
+    /// XPATH <id> (RFC 2980 §2.10).
+    Xpath(String),
+    /// XROVER [range] (RFC 2980 §2.11): References of each article.
+    Xrover(Option<RangeSpec>),
+    /// XTHREAD [<id>|number]: the whole thread, as overview lines (listnews extension).
+    Xthread(Option<ArticleRef>),
 }
 
 /// Which part of an article ARTICLE/HEAD/BODY/STAT returns.
@@ -101,6 +115,12 @@ pub enum ListKind {
     Newsgroups(Option<String>),
     OverviewFmt,
     Headers(HeadersVariant),
+    ActiveTimes(Option<String>),
+    Counts(Option<String>),
+    Motd,
+    Subscriptions,
+    DistribPats,
+    Distributions,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -177,8 +197,13 @@ pub const COMMANDS: &[CommandInfo] = &[
     CommandInfo { name: "POST", usage: "" },
     CommandInfo { name: "QUIT", usage: "" },
     CommandInfo { name: "STAT", usage: "[message-id|number]" },
+    CommandInfo { name: "XGTITLE", usage: "[wildmat]" },
     CommandInfo { name: "XHDR", usage: "header [message-id|range]" },
     CommandInfo { name: "XOVER", usage: "[range]" },
+    CommandInfo { name: "XPAT", usage: "header message-id|range pattern" },
+    CommandInfo { name: "XPATH", usage: "message-id" },
+    CommandInfo { name: "XROVER", usage: "[range]" },
+    CommandInfo { name: "XTHREAD", usage: "[message-id|number]" },
 ];
 
 /// Parses one command line (without its CRLF).
@@ -245,6 +270,32 @@ pub fn parse(line: &[u8]) -> Result<Command, ParseError> {
             }
         }
         "LIST" => list(args),
+        "XGTITLE" => match args {
+            [] => Ok(Command::XgTitle(None)),
+            [w] => Ok(Command::XgTitle(Some(w.to_string()))),
+            _ => Err(ParseError::Syntax("XGTITLE [wildmat]")),
+        },
+        "XPAT" => match args {
+            // Thunderbird sends `XPAT SUBJECT  1- *[Ff][Oo][Oo]*`; INN joins the words of a
+            // pattern containing spaces with single spaces (nnrpd's Glom).
+            [field, spec, pattern @ ..] if !pattern.is_empty() => {
+                Ok(Command::Xpat { field: field.to_string(), spec: range_spec(spec)?, pattern: pattern.join(" ") })
+            }
+            _ => Err(ParseError::Syntax("XPAT header range|message-id pattern")),
+        },
+        "XPATH" => match args {
+            [id] if is_message_id(id) => Ok(Command::Xpath(id.to_string())),
+            _ => Err(ParseError::Syntax("XPATH message-id")),
+        },
+        "XROVER" => match args {
+            [] => Ok(Command::Xrover(None)),
+            [spec] => Ok(Command::Xrover(Some(range_spec(spec)?))),
+            _ => Err(ParseError::Syntax("XROVER [range]")),
+        },
+        "XTHREAD" => match article(Retrieve::Stat, args)? {
+            Command::Article(_, spec) => Ok(Command::Xthread(spec)),
+            _ => Err(ParseError::Syntax("XTHREAD [message-id|number]")),
+        },
         "NEWGROUPS" => match args {
             // Distributions after the date (RFC 977) are accepted and ignored.
             [date, time, rest @ ..] => Ok(Command::NewGroups(client_date(date, time, rest)?)),
@@ -298,6 +349,12 @@ fn list(args: &[&str]) -> Result<Command, ParseError> {
         "ACTIVE" => Ok(Command::List(ListKind::Active(wildmat(rest)?))),
         "NEWSGROUPS" => Ok(Command::List(ListKind::Newsgroups(wildmat(rest)?))),
         "OVERVIEW.FMT" if rest.is_empty() => Ok(Command::List(ListKind::OverviewFmt)),
+        "ACTIVE.TIMES" => Ok(Command::List(ListKind::ActiveTimes(wildmat(rest)?))),
+        "COUNTS" => Ok(Command::List(ListKind::Counts(wildmat(rest)?))),
+        "MOTD" if rest.is_empty() => Ok(Command::List(ListKind::Motd)),
+        "SUBSCRIPTIONS" if rest.is_empty() => Ok(Command::List(ListKind::Subscriptions)),
+        "DISTRIB.PATS" if rest.is_empty() => Ok(Command::List(ListKind::DistribPats)),
+        "DISTRIBUTIONS" if rest.is_empty() => Ok(Command::List(ListKind::Distributions)),
         "HEADERS" => match rest {
             [] => Ok(Command::List(ListKind::Headers(HeadersVariant::Any))),
             [v] if v.eq_ignore_ascii_case("MSGID") => Ok(Command::List(ListKind::Headers(HeadersVariant::MsgId))),
@@ -439,6 +496,30 @@ mod tests {
             ok("LISTGROUP g 10-"),
             Command::ListGroup { group: Some("g".into()), range: Some(ArticleRange { low: 10, high: None }) }
         );
+    }
+
+    #[test]
+    fn legacy_commands() {
+        assert_eq!(
+            ok("XPAT SUBJECT  1- *[Ff][Oo][Oo]*"),
+            Command::Xpat {
+                field: "SUBJECT".into(),
+                spec: RangeSpec::Range(ArticleRange { low: 1, high: None }),
+                pattern: "*[Ff][Oo][Oo]*".into()
+            }
+        );
+        let Command::Xpat { pattern, .. } = ok("XPAT Subject 1-5 *foo bar*") else { panic!() };
+        assert_eq!(pattern, "*foo bar*");
+        assert!(matches!(parse(b"XPAT Subject 1-5"), Err(ParseError::Syntax(_))));
+        assert_eq!(ok("XPATH <a@b>"), Command::Xpath("<a@b>".into()));
+        assert!(matches!(parse(b"XPATH 12"), Err(ParseError::Syntax(_))));
+        assert_eq!(ok("XGTITLE org.*"), Command::XgTitle(Some("org.*".into())));
+        assert_eq!(ok("XROVER"), Command::Xrover(None));
+        assert_eq!(ok("XTHREAD <a@b>"), Command::Xthread(Some(ArticleRef::MessageId("<a@b>".into()))));
+        assert_eq!(ok("XTHREAD 7"), Command::Xthread(Some(ArticleRef::Number(7))));
+        assert_eq!(ok("LIST COUNTS"), Command::List(ListKind::Counts(None)));
+        assert_eq!(ok("list active.times a.*"), Command::List(ListKind::ActiveTimes(Some("a.*".into()))));
+        assert_eq!(ok("LIST DISTRIB.PATS"), Command::List(ListKind::DistribPats));
     }
 
     #[test]

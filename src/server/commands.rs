@@ -22,12 +22,13 @@ pub struct Context {
     pub store: Store,
     pub hostname: String,
     groups: HashMap<String, GroupConfig>,
+    motd: Option<String>,
 }
 
 impl Context {
     pub fn new(store: Store, config: &Config) -> Arc<Context> {
         let groups = config.groups.iter().map(|g| (g.name.clone(), g.clone())).collect();
-        Arc::new(Context { store, hostname: config.server.hostname.clone(), groups })
+        Arc::new(Context { store, hostname: config.server.hostname.clone(), groups, motd: config.server.motd.clone() })
     }
 
     /// A configured group and its counters.
@@ -64,7 +65,7 @@ pub enum Flow {
 /// Where a chunked listing stopped.
 pub enum Cursor {
     Over { gid: u32, next: u64, end: u64 },
-    Hdr { gid: u32, field: HdrField, next: u64, end: u64 },
+    Hdr { gid: u32, field: HdrField, filter: Option<Wildmat>, next: u64, end: u64 },
     ListGroup { gid: u32, next: u64, end: u64 },
     NewNews { wildmat: Wildmat, since: i64, from_aid: u64 },
 }
@@ -129,7 +130,7 @@ type Result<T> = std::result::Result<T, StoreError>;
 
 fn run(ctx: &Context, state: &mut State, command: Command, out: &mut Vec<u8>) -> Result<Flow> {
     match command {
-        Command::Capabilities => capabilities(state, out),
+        Command::Capabilities => capabilities(ctx, state, out),
         Command::ModeReader => response::status(out, 201, "Reader mode, posting prohibited"),
         Command::Quit => {
             response::status(out, 205, "Bye");
@@ -143,7 +144,20 @@ fn run(ctx: &Context, state: &mut State, command: Command, out: &mut Vec<u8>) ->
         Command::Last => next_last(ctx, state, true, out)?,
         Command::Article(kind, spec) => article(ctx, state, kind, spec, out)?,
         Command::Over { spec, legacy } => return over(ctx, state, spec, legacy, out),
-        Command::Hdr { field, spec, legacy } => return hdr(ctx, state, &field, spec, legacy, out),
+        Command::Hdr { field, spec, legacy } => {
+            let kind = if legacy { HdrKind::Xhdr } else { HdrKind::Hdr };
+            return hdr(ctx, state, &field, spec, kind, out);
+        }
+        Command::Xpat { field, spec, pattern } => {
+            return hdr(ctx, state, &field, Some(spec), HdrKind::Xpat(Wildmat::simple(&pattern)), out);
+        }
+        Command::Xrover(spec) => return hdr(ctx, state, "References", spec, HdrKind::Xrover, out),
+        Command::XgTitle(pattern) => {
+            response::status(out, 282, "Descriptions follow");
+            newsgroups(ctx, pattern.as_deref(), out)?;
+        }
+        Command::Xpath(id) => xpath(ctx, &id, out)?,
+        Command::Xthread(spec) => xthread(ctx, state, spec, out)?,
         Command::List(kind) => list(ctx, state, kind, out)?,
         Command::NewGroups(date) => newgroups(ctx, date.timestamp(current_year()), out)?,
         Command::NewNews { wildmat, date } => {
@@ -162,17 +176,29 @@ fn current_year() -> i32 {
     chrono::Utc::now().year()
 }
 
-fn capabilities(state: &mut State, out: &mut Vec<u8>) {
+fn capabilities(ctx: &Context, state: &mut State, out: &mut Vec<u8>) {
     state.sent_capabilities = true;
     response::status(out, 101, "Capability list:");
+    let mut list = String::from("LIST ACTIVE ACTIVE.TIMES COUNTS HEADERS");
+    // Only what has data: tin reads LIST MOTD when it is advertised.
+    if ctx.motd.is_some() {
+        list.push_str(" MOTD");
+    }
+    list.push_str(" NEWSGROUPS OVERVIEW.FMT");
+    if ctx.groups.values().any(|g| g.subscribe) {
+        list.push_str(" SUBSCRIPTIONS");
+    }
     for cap in [
         "VERSION 2",
         concat!("IMPLEMENTATION listnews ", env!("CARGO_PKG_VERSION")),
         "READER",
         "HDR",
-        "LIST ACTIVE NEWSGROUPS OVERVIEW.FMT HEADERS",
+        &list,
         "NEWNEWS",
         "OVER MSGID",
+        // Private extensions (RFC 3977 §3.3.1): XPAT (RFC 2980; tin reads it) and XTHREAD.
+        "XPAT",
+        "XTHREAD",
     ] {
         response::line(out, cap.as_bytes());
     }
@@ -349,15 +375,21 @@ fn find_article(
     }
 }
 
-/// The headers a news server adds on output: Path, Newsgroups and Xref (RFC 5536 §3.1.4-5,
-/// §3.2.14), from the article's memberships.
-fn served_headers(ctx: &Context, article: &Article, out: &mut Vec<u8>) -> Result<()> {
-    let mut names = Vec::with_capacity(article.memberships.len());
-    for (gid, num) in &article.memberships {
-        if let Some(name) = ctx.store.group_name(*gid)? {
+/// Names and numbers of the groups in `memberships` (those still configured).
+fn group_names(ctx: &Context, memberships: &[(u32, u64)]) -> Result<Vec<(String, u64)>> {
+    let mut names = Vec::with_capacity(memberships.len());
+    for (gid, num) in memberships {
+        if let Some(name) = ctx.store.group_name(*gid)?.filter(|n| ctx.groups.contains_key(n)) {
             names.push((name, *num));
         }
     }
+    Ok(names)
+}
+
+/// The headers a news server adds on output: Path, Newsgroups and Xref (RFC 5536 §3.1.4-5,
+/// §3.2.14), from the article's memberships.
+fn served_headers(ctx: &Context, memberships: &[(u32, u64)], out: &mut Vec<u8>) -> Result<()> {
+    let names = group_names(ctx, memberships)?;
     let _ = write!(out, "Path: {}!not-for-mail\r\nNewsgroups: ", ctx.hostname);
     for (i, (name, _)) in names.iter().enumerate() {
         if i > 0 {
@@ -393,7 +425,7 @@ fn article(
     }
     out.reserve(article.wire().len() + 200);
     if matches!(kind, Retrieve::Article | Retrieve::Head) {
-        served_headers(ctx, &article, out)?;
+        served_headers(ctx, &article.memberships, out)?;
         out.extend_from_slice(article.head());
     }
     if kind == Retrieve::Article {
@@ -493,30 +525,61 @@ fn over(ctx: &Context, state: &mut State, spec: Option<RangeSpec>, legacy: bool,
     }
 }
 
+/// The HDR family: one header of each article.
+#[derive(Clone)]
+pub enum HdrKind {
+    /// HDR (RFC 3977 §8.5): 225; `0 value` for a message-id.
+    Hdr,
+    /// XHDR (RFC 2980 §2.6): 221; `<id> value` for a message-id.
+    Xhdr,
+    /// XPAT (RFC 2980 §2.9): XHDR limited to values matching the pattern.
+    Xpat(Wildmat),
+    /// XROVER (RFC 2980 §2.11): References, answered 224.
+    Xrover,
+}
+
+impl HdrKind {
+    fn code(&self) -> u16 {
+        match self {
+            HdrKind::Hdr => 225,
+            HdrKind::Xhdr | HdrKind::Xpat(_) => 221,
+            HdrKind::Xrover => 224,
+        }
+    }
+    fn filter(&self) -> Option<Wildmat> {
+        match self {
+            HdrKind::Xpat(w) => Some(w.clone()),
+            _ => None,
+        }
+    }
+}
+
 fn hdr(
     ctx: &Context,
     state: &mut State,
     name: &str,
     spec: Option<RangeSpec>,
-    legacy: bool,
+    kind: HdrKind,
     out: &mut Vec<u8>,
 ) -> Result<Flow> {
     let field = HdrField::parse(name);
-    let code = if legacy { 221 } else { 225 };
+    let code = kind.code();
     let range = match spec {
         Some(RangeSpec::MessageId(id)) => {
-            let Some(article) = ctx.store.article_by_message_id(&id)? else {
+            let Some(entry) = ctx.store.message_id(&id)?.filter(|e| e.aid != 0) else {
                 response::status(out, 430, "No article with that message-id");
                 return Ok(Flow::Continue);
             };
             response::status(out, code, "Headers follow");
             let mut value = Vec::new();
-            article_field(ctx, &article, &field, &mut value)?;
-            // XHDR (RFC 2980) starts the line with the message-id; HDR with 0 (RFC 3977 §8.5.2).
-            let mut line = if legacy { id.into_bytes() } else { b"0".to_vec() };
-            line.push(b' ');
-            line.extend_from_slice(&value);
-            response::line(out, &line);
+            field_value(ctx, entry.aid, None, &field, &mut value)?;
+            if kind.filter().is_none_or(|w| w.matches_bytes(&value)) {
+                // HDR shows 0 for a message-id (RFC 3977 §8.5.2); the X commands the id.
+                let mut line = if matches!(kind, HdrKind::Hdr) { b"0".to_vec() } else { id.into_bytes() };
+                line.push(b' ');
+                line.extend_from_slice(&value);
+                response::line(out, &line);
+            }
             response::end(out);
             return Ok(Flow::Continue);
         }
@@ -527,9 +590,10 @@ fn hdr(
     match span {
         Some((next, end)) => {
             response::status(out, code, "Headers follow");
-            Ok(Flow::More(Cursor::Hdr { gid, field, next, end }))
+            Ok(Flow::More(Cursor::Hdr { gid, field, filter: kind.filter(), next, end }))
         }
-        None if legacy => {
+        // The legacy commands answer an empty range with an empty list, as INN does.
+        None if !matches!(kind, HdrKind::Hdr) => {
             response::status(out, code, "Headers follow");
             response::end(out);
             Ok(Flow::Continue)
@@ -545,26 +609,44 @@ fn hdr(
     }
 }
 
-/// One header value of an article, as HDR shows it (first occurrence, unfolded).
-fn article_field(ctx: &Context, article: &Article, field: &HdrField, out: &mut Vec<u8>) -> Result<()> {
+/// One header value of an article as HDR shows it (first occurrence, unfolded). `entry` is
+/// its overview entry when the caller has it at hand.
+fn field_value(
+    ctx: &Context,
+    aid: u64,
+    entry: Option<&OverviewEntry>,
+    field: &HdrField,
+    out: &mut Vec<u8>,
+) -> Result<()> {
     match field {
-        HdrField::Overview(_) | HdrField::Xref => {
-            if let Some(&(gid, num)) = article.memberships.first()
-                && let Some(entry) = ctx.store.overview(gid, num)?
-            {
-                entry_field(ctx, &entry, field, out);
+        HdrField::Overview(_) | HdrField::Xref => match entry {
+            Some(e) => entry_field(ctx, e, field, out),
+            None => {
+                if let Some(meta) = ctx.store.article_meta(aid)?
+                    && let Some(&(gid, num)) = meta.memberships.first()
+                    && let Some(e) = ctx.store.overview(gid, num)?
+                {
+                    entry_field(ctx, &e, field, out);
+                }
             }
+        },
+        HdrField::Path => {
+            let _ = write!(out, "{}!not-for-mail", ctx.hostname);
         }
-        HdrField::Path | HdrField::Newsgroups => {
-            let mut served = Vec::new();
-            served_headers(ctx, article, &mut served)?;
-            let want: &[u8] = if matches!(field, HdrField::Path) { b"Path: " } else { b"Newsgroups: " };
-            if let Some(line) = served.split(|&b| b == b'\n').find(|l| l.starts_with(want)) {
-                push_field(out, overview::trim(&line[want.len()..]));
+        HdrField::Newsgroups => {
+            if let Some(meta) = ctx.store.article_meta(aid)? {
+                for (i, (name, _)) in group_names(ctx, &meta.memberships)?.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    out.extend_from_slice(name.as_bytes());
+                }
             }
         }
         HdrField::Other(name) => {
-            if let Some(v) = header_value(article.head(), name) {
+            if let Some(article) = ctx.store.article(aid)?
+                && let Some(v) = header_value(article.head(), name)
+            {
                 push_field(out, overview::trim(v));
             }
         }
@@ -613,30 +695,68 @@ fn header_value<'a>(head: &'a [u8], name: &str) -> Option<&'a [u8]> {
 }
 
 fn list(ctx: &Context, state: &State, kind: ListKind, out: &mut Vec<u8>) -> Result<()> {
+    let matching = |pattern: Option<&str>| -> Result<Vec<(String, GroupMeta)>> {
+        let wildmat = pattern.map_or_else(Wildmat::any, Wildmat::parse);
+        Ok(ctx.groups()?.into_iter().filter(|(name, _)| wildmat.matches(name)).collect())
+    };
     match kind {
         ListKind::Active(pattern) => {
-            let wildmat = pattern.as_deref().map_or_else(Wildmat::any, Wildmat::parse);
             response::status(out, 215, "List of newsgroups follows");
-            for (name, meta) in ctx.groups()? {
-                if wildmat.matches(&name) {
-                    // An archive takes no posts: status `n`, as public-inbox sends.
-                    response::line_fmt(out, format_args!("{name} {} {} n", meta.high, meta.low));
-                }
+            for (name, meta) in matching(pattern.as_deref())? {
+                // An archive takes no posts: status `n`, as public-inbox sends.
+                response::line_fmt(out, format_args!("{name} {} {} n", meta.high, meta.low));
+            }
+            response::end(out);
+        }
+        ListKind::ActiveTimes(pattern) => {
+            response::status(out, 215, "Group creation times follow");
+            for (name, meta) in matching(pattern.as_deref())? {
+                let creator = ctx.groups.get(&name).and_then(|g| g.address.as_deref()).unwrap_or("listnews");
+                response::line_fmt(out, format_args!("{name} {} {creator}", meta.created));
+            }
+            response::end(out);
+        }
+        ListKind::Counts(pattern) => {
+            // RFC 6048 §2.2: like ACTIVE, with the count before the status.
+            response::status(out, 215, "Groups and counts follow");
+            for (name, meta) in matching(pattern.as_deref())? {
+                response::line_fmt(out, format_args!("{name} {} {} {} n", meta.high, meta.low, meta.count));
             }
             response::end(out);
         }
         ListKind::Newsgroups(pattern) => {
-            let wildmat = pattern.as_deref().map_or_else(Wildmat::any, Wildmat::parse);
             response::status(out, 215, "Descriptions follow");
-            for (name, _) in ctx.groups()? {
-                if wildmat.matches(&name) {
-                    let description = ctx.groups.get(&name).map_or("", |g| g.description.as_str());
-                    let mut value = Vec::new();
-                    push_field(&mut value, description.as_bytes());
-                    response::line_fmt(out, format_args!("{name}\t{}", String::from_utf8_lossy(&value)));
+            newsgroups(ctx, pattern.as_deref(), out)?;
+        }
+        ListKind::Motd => match &ctx.motd {
+            Some(motd) => {
+                response::status(out, 215, "Message of the day follows");
+                for line in motd.lines() {
+                    response::line(out, line.trim_end_matches('\r').as_bytes());
                 }
+                response::end(out);
             }
-            response::end(out);
+            None => response::status(out, 503, "No message of the day"),
+        },
+        ListKind::Subscriptions => {
+            let groups: Vec<&String> = {
+                let mut g: Vec<&String> = ctx.groups.values().filter(|g| g.subscribe).map(|g| &g.name).collect();
+                g.sort();
+                g
+            };
+            if groups.is_empty() {
+                response::status(out, 503, "No default subscriptions");
+            } else {
+                response::status(out, 215, "Default subscriptions follow");
+                for name in groups {
+                    response::line(out, name.as_bytes());
+                }
+                response::end(out);
+            }
+        }
+        // RFC 6048: a known keyword without data is 503. Mail has no distributions.
+        ListKind::DistribPats | ListKind::Distributions => {
+            response::status(out, 503, "No distributions on this server")
         }
         ListKind::OverviewFmt => {
             response::status(out, 215, "Order of fields in overview database");
@@ -650,15 +770,114 @@ fn list(ctx: &Context, state: &State, kind: ListKind, out: &mut Vec<u8>) -> Resu
         }
         ListKind::Headers(_) => {
             response::status(out, 215, "Headers and metadata items supported");
-            // `:` means any header (RFC 3977 §8.6); metadata items are listed by name.
+            // `:` means any header (RFC 3977 §8.6); metadata items are listed by name. HDR
+            // answers any header by range and by message-id alike, so MSGID and RANGE list
+            // the same.
             response::line(out, b":");
-            // HDR answers any header by range and by message-id alike, so MSGID and RANGE
-            // list the same.
             response::line(out, b":bytes");
             response::line(out, b":lines");
             response::end(out);
         }
     }
+    Ok(())
+}
+
+/// The body of LIST NEWSGROUPS and XGTITLE: `group<TAB>description`, then the terminator.
+fn newsgroups(ctx: &Context, pattern: Option<&str>, out: &mut Vec<u8>) -> Result<()> {
+    let wildmat = pattern.map_or_else(Wildmat::any, Wildmat::parse);
+    for (name, _) in ctx.groups()? {
+        if wildmat.matches(&name) {
+            let description = ctx.groups.get(&name).map_or("", |g| g.description.as_str());
+            let mut line = name.into_bytes();
+            line.push(b'\t');
+            push_field(&mut line, description.as_bytes());
+            response::line(out, &line);
+        }
+    }
+    response::end(out);
+    Ok(())
+}
+
+/// XPATH (RFC 2980 §2.10): where an article is, as `group/number` pairs.
+fn xpath(ctx: &Context, id: &str, out: &mut Vec<u8>) -> Result<()> {
+    let meta = match ctx.store.message_id(id)?.filter(|e| e.aid != 0) {
+        Some(e) => ctx.store.article_meta(e.aid)?,
+        None => None,
+    };
+    let Some(meta) = meta else {
+        response::status(out, 430, "No article with that message-id");
+        return Ok(());
+    };
+    let mut paths: Vec<String> =
+        group_names(ctx, &meta.memberships)?.into_iter().map(|(name, num)| format!("{name}/{num}")).collect();
+    paths.sort();
+    response::status(out, 223, paths.join(" "));
+    Ok(())
+}
+
+/// XTHREAD (listnews extension): every article of a thread in thread order, as overview
+/// lines with `Xref:`, `Parent:` and `Depth:` fields; unseen parents as placeholder lines.
+fn xthread(ctx: &Context, state: &mut State, spec: Option<ArticleRef>, out: &mut Vec<u8>) -> Result<()> {
+    let id = match spec {
+        Some(ArticleRef::MessageId(id)) => id,
+        spec => {
+            // A number (or none: the current article) names an article of the current group.
+            let Some((_, gid)) = state.group.clone() else {
+                response::status(out, 412, "No newsgroup selected");
+                return Ok(());
+            };
+            let num = match spec {
+                Some(ArticleRef::Number(n)) => n,
+                _ => match state.article {
+                    Some(n) => n,
+                    None => {
+                        response::status(out, 420, "Current article number is invalid");
+                        return Ok(());
+                    }
+                },
+            };
+            match ctx.store.overview(gid, num)? {
+                Some(e) => String::from_utf8_lossy(e.field(3)).into_owned(),
+                None => {
+                    response::status(out, 423, "No article with that number");
+                    return Ok(());
+                }
+            }
+        }
+    };
+    let known = ctx.store.message_id(&id)?.is_some_and(|e| e.aid != 0);
+    let thread = if known { ctx.store.thread(&id)? } else { None };
+    let Some(thread) = thread else {
+        response::status(out, 430, "No article with that message-id");
+        return Ok(());
+    };
+    response::status(out, 224, format_args!("Thread of {id} follows ({} messages)", thread.len()));
+    let current = state.group.as_ref().map(|(_, gid)| *gid);
+    for entry in thread {
+        let meta = if entry.aid != 0 { ctx.store.article_meta(entry.aid)? } else { None };
+        let overview = match &meta {
+            Some(m) => match m.memberships.first() {
+                Some(&(gid, num)) => ctx.store.overview(gid, num)?,
+                None => None,
+            },
+            None => None,
+        };
+        match (&meta, &overview) {
+            (Some(m), Some(e)) => {
+                let num = current.and_then(|g| m.number_in(g)).unwrap_or(0);
+                let _ = write!(out, "{num}\t");
+                out.extend_from_slice(e.fields());
+                let _ = write!(out, "\tXref: {} ", ctx.hostname);
+                out.extend_from_slice(e.xref());
+            }
+            // A placeholder: referenced by the thread, never seen here.
+            _ => {
+                let _ = write!(out, "0\t\t\t\t{}\t\t0\t0\tXref:", entry.message_id);
+            }
+        }
+        let _ = write!(out, "\tParent: {}\tDepth: {}\r\n", entry.parent.as_deref().unwrap_or(""), entry.depth);
+    }
+    response::end(out);
     Ok(())
 }
 
@@ -688,21 +907,19 @@ pub fn resume(ctx: &Context, cursor: Cursor, out: &mut Vec<u8>) -> std::result::
                 }
             }
         }
-        Cursor::Hdr { gid, field, next, end } => {
+        Cursor::Hdr { gid, field, filter, next, end } => {
+            let mut value = Vec::new();
             for item in ctx.store.overview_range(gid, next, end) {
                 let (num, entry) = item?;
-                let _ = write!(out, "{num} ");
-                match &field {
-                    HdrField::Overview(_) | HdrField::Xref => entry_field(ctx, &entry, &field, out),
-                    _ => {
-                        if let Some(article) = ctx.store.article(entry.article_id())? {
-                            article_field(ctx, &article, &field, out)?;
-                        }
-                    }
+                value.clear();
+                field_value(ctx, entry.article_id(), Some(&entry), &field, &mut value)?;
+                if filter.as_ref().is_none_or(|w| w.matches_bytes(&value)) {
+                    let _ = write!(out, "{num} ");
+                    out.extend_from_slice(&value);
+                    out.extend_from_slice(b"\r\n");
                 }
-                out.extend_from_slice(b"\r\n");
                 if out.len() >= CHUNK && num < end {
-                    return Ok(Some(Cursor::Hdr { gid, field, next: num + 1, end }));
+                    return Ok(Some(Cursor::Hdr { gid, field, filter, next: num + 1, end }));
                 }
             }
         }
@@ -719,7 +936,7 @@ pub fn resume(ctx: &Context, cursor: Cursor, out: &mut Vec<u8>) -> std::result::
             let mut names: HashMap<u32, Option<String>> = HashMap::new();
             for item in ctx.store.arrivals_since(since, from_aid) {
                 let (time, aid) = item?;
-                let Some(article) = ctx.store.article(aid)? else { continue };
+                let Some(article) = ctx.store.article_meta(aid)? else { continue };
                 let mut wanted = false;
                 for (gid, _) in &article.memberships {
                     let name = match names.get(gid) {
@@ -733,7 +950,7 @@ pub fn resume(ctx: &Context, cursor: Cursor, out: &mut Vec<u8>) -> std::result::
                     wanted |= name.is_some_and(|n| wildmat.matches(&n));
                 }
                 if wanted {
-                    response::line(out, article.message_id().as_bytes());
+                    response::line(out, article.message_id.as_bytes());
                 }
                 if out.len() >= CHUNK {
                     return Ok(Some(Cursor::NewNews { wildmat, since: time, from_aid: aid + 1 }));

@@ -2,6 +2,7 @@
 
 pub mod commands;
 mod session;
+pub mod thread_view;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -13,7 +13,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 use codec::{Reader, Writer};
-pub use thread::ThreadNode;
+pub use thread::{MAX_THREAD, ThreadEntry, ThreadNode};
 pub use writer::{Batch, NewArticle};
 
 #[derive(Debug, thiserror::Error)]
@@ -139,6 +139,10 @@ impl Article {
     }
 
     pub(crate) fn decode(raw: sled::IVec) -> Result<Self> {
+        Self::decode_inner(raw, true)
+    }
+
+    fn decode_inner(raw: sled::IVec, with_wire: bool) -> Result<Self> {
         let mut r = Reader::new(&raw);
         if r.u8()? != ARTICLE_RECORD_VERSION {
             return Err(StoreError::Corrupt("unknown article record version"));
@@ -157,7 +161,7 @@ impl Article {
         let compressed = r.u8()? == 1;
         let len = r.u32()? as usize;
         let start = r.position();
-        let wire = if compressed { StoredWire::decompress(r.rest(), len)? } else { Vec::new() };
+        let wire = if compressed && with_wire { StoredWire::decompress(r.rest(), len)? } else { Vec::new() };
         if !compressed && raw.len() - start != len {
             return Err(StoreError::Corrupt("article length"));
         }
@@ -188,6 +192,21 @@ impl Article {
     pub fn body(&self) -> &[u8] {
         self.wire().get(self.header_len + 2..).unwrap_or(&[])
     }
+    pub fn number_in(&self, gid: u32) -> Option<u64> {
+        self.memberships.iter().find(|(g, _)| *g == gid).map(|(_, n)| *n)
+    }
+}
+
+/// What is known of an article without its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleMeta {
+    pub message_id: String,
+    pub arrival: i64,
+    /// Every (group id, number) the article has.
+    pub memberships: Vec<(u32, u64)>,
+}
+
+impl ArticleMeta {
     pub fn number_in(&self, gid: u32) -> Option<u64> {
         self.memberships.iter().find(|(g, _)| *g == gid).map(|(_, n)| *n)
     }
@@ -418,6 +437,21 @@ impl Store {
         };
         match item {
             Some(item) => Ok(codec::be_u64(&item?.0[5..])),
+            None => Ok(None),
+        }
+    }
+
+    /// An article's arrival time, memberships and message-id, without reading its text.
+    pub fn article_meta(&self, aid: u64) -> Result<Option<ArticleMeta>> {
+        match self.tree.get(codec::article_key(aid))? {
+            Some(v) => {
+                let a = Article::decode_inner(v, false)?;
+                Ok(Some(ArticleMeta {
+                    message_id: a.message_id().to_string(),
+                    arrival: a.arrival,
+                    memberships: a.memberships,
+                }))
+            }
             None => Ok(None),
         }
     }

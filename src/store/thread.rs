@@ -2,8 +2,10 @@
 //! parent and the thread root as known when it was written. Children are indexed separately
 //! so a whole thread can be walked down from its root.
 
-use super::StoreError;
+use std::collections::HashSet;
+
 use super::codec::{Reader, Writer};
+use super::{Result, Store};
 
 /// How far parent chains are followed; a References loop cannot make us spin.
 pub const MAX_DEPTH: usize = 10_000;
@@ -30,7 +32,7 @@ impl ThreadNode {
         w.0
     }
 
-    pub(crate) fn decode(b: &[u8]) -> Result<Self, StoreError> {
+    pub(crate) fn decode(b: &[u8]) -> Result<Self> {
         let mut r = Reader::new(b);
         let aid = r.u64()?;
         let parent = match r.u8()? {
@@ -42,6 +44,48 @@ impl ThreadNode {
 
     pub fn is_placeholder(&self) -> bool {
         self.aid == 0
+    }
+}
+
+/// A thread is cut off after this many messages (a References storm cannot exhaust memory).
+pub const MAX_THREAD: usize = 100_000;
+
+/// One message of a thread, in thread order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ThreadEntry {
+    pub message_id: String,
+    pub parent: Option<String>,
+    /// 0 for the root.
+    pub depth: usize,
+    /// The article; 0 for a placeholder (referenced, never seen).
+    pub aid: u64,
+}
+
+impl Store {
+    /// The whole thread `id` belongs to, depth-first from its root, children in arrival
+    /// order (placeholders after articles). `None` if the id is unknown.
+    pub fn thread(&self, id: &str) -> Result<Option<Vec<ThreadEntry>>> {
+        let Some(root) = self.thread_root(id)? else { return Ok(None) };
+        let mut out = Vec::new();
+        let mut seen = HashSet::new();
+        let mut stack = vec![(root, None::<String>, 0usize)];
+        while let Some((message_id, parent, depth)) = stack.pop() {
+            if out.len() >= MAX_THREAD || !seen.insert(message_id.clone()) {
+                continue;
+            }
+            let aid = self.thread_node(&message_id)?.map_or(0, |n| n.aid);
+            let mut children = Vec::new();
+            for child in self.children(&message_id)? {
+                let child_aid = self.thread_node(&child)?.map_or(0, |n| n.aid);
+                children.push((child_aid == 0, child_aid, child));
+            }
+            children.sort();
+            for (_, _, child) in children.into_iter().rev() {
+                stack.push((child, Some(message_id.clone()), depth + 1));
+            }
+            out.push(ThreadEntry { message_id, parent, depth, aid });
+        }
+        Ok(Some(out))
     }
 }
 
