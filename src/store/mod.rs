@@ -22,6 +22,8 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("the store at {path} is in use by {holder}; stop it first (only one process may open a store)")]
     InUse { path: PathBuf, holder: String },
+    #[error("the store at {path} has format {found}, this listnews reads format {expected}; import into a new data_dir")]
+    Format { path: PathBuf, found: String, expected: u32 },
     #[error("store record is damaged: {0}")]
     Corrupt(&'static str),
     #[error("store I/O: {0}")]
@@ -312,6 +314,8 @@ pub struct Store {
 }
 
 const PID_FILE: &str = "listnews.pid";
+/// The on-disk format; bumped whenever keys or records change meaning.
+const FORMAT: u32 = 2;
 
 impl Store {
     /// Opens (creating if needed) the store in `dir`.
@@ -354,6 +358,20 @@ impl Store {
         })?;
         std::fs::write(dir.join(PID_FILE), format!("{}\n", std::process::id()))?;
         let tree = db.open_tree("listnews")?;
+        let format_key = codec::key(codec::META, b"format");
+        match tree.get(&format_key)? {
+            Some(v) if codec::be_u32(&v) == Some(FORMAT) => {}
+            Some(v) => {
+                let found = codec::be_u32(&v).map_or_else(|| "unknown".to_string(), |f| f.to_string());
+                return Err(StoreError::Format { path: dir.to_path_buf(), found, expected: FORMAT });
+            }
+            None if tree.first()?.is_none() => {
+                tree.insert(&format_key, &FORMAT.to_be_bytes())?;
+            }
+            None => {
+                return Err(StoreError::Format { path: dir.to_path_buf(), found: "unversioned".into(), expected: FORMAT });
+            }
+        }
         Ok(Store { db, tree, dir: dir.to_path_buf() })
     }
 
