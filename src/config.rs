@@ -27,6 +27,9 @@ pub struct ServerConfig {
     /// Text for LIST MOTD (RFC 6048 §2.5); without it LIST MOTD answers 503.
     #[serde(default)]
     pub motd: Option<String>,
+    /// How often watched sources and pulled groups are checked for new mail.
+    #[serde(default = "default_watch_interval")]
+    pub watch_interval_secs: f64,
     /// Close a connection idle this long (RFC 3977 §3.1: at least 3 minutes).
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u64,
@@ -46,6 +49,15 @@ pub struct GroupConfig {
     /// Listed by LIST SUBSCRIPTIONS: groups a new reader should start with.
     #[serde(default)]
     pub subscribe: bool,
+    /// Sources followed while serving, each a Maildir, a public-inbox inbox or epoch, or an
+    /// mbox file (recognised by what is there); relative to the config file's folder.
+    #[serde(default)]
+    pub watch: Vec<PathBuf>,
+    /// Another NNTP server's group to follow: `nntp://host:port/group`.
+    pub pull: Option<String>,
+    /// With `pull`: take article numbers from the upstream, so replicas agree.
+    #[serde(default)]
+    pub replica: bool,
 }
 
 #[derive(Deserialize)]
@@ -58,6 +70,10 @@ struct File {
 
 fn default_listen() -> Vec<SocketAddr> {
     vec![SocketAddr::from(([127, 0, 0, 1], 119))]
+}
+
+fn default_watch_interval() -> f64 {
+    10.0
 }
 
 fn default_idle_timeout() -> u64 {
@@ -126,10 +142,27 @@ impl Config {
                 ));
             }
         }
+        for g in &file.group {
+            if let Some(url) = &g.pull
+                && let Err(why) = crate::config::PullUrl::parse(url)
+            {
+                let line = find_line(text, url);
+                return Err(invalid(line, format!("pull = {url:?}: {why}; fix: use nntp://host:port/group")));
+            }
+            if g.replica && g.pull.is_none() {
+                let line = find_line(text, "replica");
+                return Err(invalid(line, format!("group {:?} has replica = true but no pull; fix: add pull = \"nntp://host:port/group\"", g.name)));
+            }
+        }
+        if !(server.watch_interval_secs > 0.0) {
+            let line = find_line(text, "watch_interval_secs");
+            return Err(invalid(line, "watch_interval_secs must be a positive number of seconds".into()));
+        }
         let groups = file
             .group
             .into_iter()
             .map(|mut g| {
+                g.watch = g.watch.iter().map(|w| if w.is_relative() { base.join(w) } else { w.clone() }).collect();
                 g.address = g.address.map(|a| a.trim().to_ascii_lowercase());
                 g.list_id =
                     g.list_id.map(|l| l.trim().trim_start_matches('<').trim_end_matches('>').to_ascii_lowercase());
@@ -141,6 +174,36 @@ impl Config {
 
     pub fn group(&self, name: &str) -> Option<&GroupConfig> {
         self.groups.iter().find(|g| g.name == name)
+    }
+}
+
+/// A `pull` source: `nntp://host[:port]/group`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PullUrl {
+    pub host: String,
+    pub port: u16,
+    pub group: String,
+}
+
+impl PullUrl {
+    pub fn parse(url: &str) -> Result<PullUrl, String> {
+        let rest = match url.split_once("://") {
+            Some(("nntp", rest)) => rest,
+            Some(("nntps", _)) => return Err("nntps:// is not supported yet (plain nntp:// only)".into()),
+            _ => return Err("not an nntp:// address".into()),
+        };
+        let (authority, group) = rest.split_once('/').ok_or("no group after the host")?;
+        if !valid_group_name(group) {
+            return Err(format!("{group:?} is not a newsgroup name"));
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("bad port {p:?}"))?),
+            None => (authority, 119),
+        };
+        if host.is_empty() {
+            return Err("no host".into());
+        }
+        Ok(PullUrl { host: host.trim_start_matches('[').trim_end_matches(']').to_string(), port, group: group.to_string() })
     }
 }
 

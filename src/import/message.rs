@@ -268,6 +268,30 @@ pub struct Wire {
     pub ancestors: Vec<String>,
 }
 
+/// Drops the Path, Newsgroups and Xref header fields a news server adds on output, so an
+/// article pulled from another server is stored as the mail it was.
+pub fn strip_news_headers(raw: &[u8]) -> Vec<u8> {
+    let (head_len, _) = split_head(raw);
+    let head_len = if head_len == 0 { memchr::memmem::find(raw, b"\n\n").map_or(raw.len(), |i| i + 1) } else { head_len };
+    let mut out = Vec::with_capacity(raw.len());
+    let mut skipping = false;
+    for line in split_lines(&raw[..head_len.min(raw.len())]) {
+        if matches!(line.first(), Some(b' ' | b'\t')) {
+            if !skipping {
+                out.extend_from_slice(line);
+            }
+            continue;
+        }
+        let name = line.split(|&b| b == b':').next().unwrap_or(&[]);
+        skipping = SERVER_HEADERS.iter().any(|h| name.eq_ignore_ascii_case(h.as_bytes()));
+        if !skipping {
+            out.extend_from_slice(line);
+        }
+    }
+    out.extend_from_slice(&raw[head_len.min(raw.len())..]);
+    out
+}
+
 /// Lines including their CRLF.
 fn split_lines(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
     buf.split_inclusive(|&b| b == b'\n')
@@ -446,6 +470,12 @@ mod tests {
         let text = String::from_utf8_lossy(&w.wire);
         assert!(text.starts_with("X-Original-Xref: other g:1\r\nX-Original-Path: a!b\r\n"), "{text}");
         assert!(text.ends_with("\r\n\r\na\r\nb c\r\n"), "{text}");
+    }
+
+    #[test]
+    fn news_headers_are_stripped_from_pulled_articles() {
+        let raw = b"Path: a!not-for-mail\r\nNewsgroups: g\r\nXref: h g:1\r\n  g2:4\r\nFrom: x\r\nSubject: Xref: kept\r\n\r\nXref: body\r\n";
+        assert_eq!(strip_news_headers(raw), b"From: x\r\nSubject: Xref: kept\r\n\r\nXref: body\r\n");
     }
 
     #[test]

@@ -22,6 +22,7 @@ use std::time::Instant;
 use crate::config::Config;
 use crate::store::{Batch, NewArticle, Reject, Store, StoreError, StoredWire};
 use message::{Message, Wire, hex};
+use sha2::{Digest, Sha256};
 use public_inbox::Epoch;
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +62,18 @@ pub struct ImportStats {
     pub per_group: BTreeMap<String, u64>,
 }
 
+/// What became of one message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// In the store now: newly stored (`new`), or already there (a duplicate, or a known
+    /// article that gained a group).
+    Stored { message_id: String, new: bool },
+    /// Set aside with the reason; `unreadable` when it is not a message at all.
+    SetAside { reason: String, unreadable: bool },
+    /// A removal applied, or progress without a message.
+    Other,
+}
+
 #[derive(Clone)]
 struct Route {
     gid: u32,
@@ -95,7 +108,7 @@ impl Router {
 /// What a source yields, in order, each with the checkpoint reached once it is applied.
 struct SourceItem {
     event: Event,
-    checkpoint: Vec<u8>,
+    checkpoint: Option<Vec<u8>>,
 }
 
 enum Event {
@@ -152,9 +165,13 @@ fn prepare(router: &Router, item: SourceItem) -> Prepared {
 pub struct Importer<'s> {
     store: &'s Store,
     router: Router,
+    /// Set while a replica stores an article under its upstream number.
+    fixed_number: Option<(u32, u64)>,
     batch: Batch<'s>,
     batch_messages: usize,
     pub stats: ImportStats,
+    /// Show a progress bar on stderr (a terminal).
+    pub progress: bool,
 }
 
 impl<'s> Importer<'s> {
@@ -185,10 +202,84 @@ impl<'s> Importer<'s> {
         Ok(Importer {
             store,
             router: Router { routes, fixed },
+            fixed_number: None,
             batch: store.batch(),
             batch_messages: 0,
             stats: ImportStats::default(),
+            progress: false,
         })
+    }
+
+    /// Imports one source into one group (or routed, with `None`): a watched source.
+    pub fn import_path_into(&mut self, path: &Path, group: Option<&str>) -> Result<(), ImportError> {
+        let saved = self.router.fixed;
+        if let Some(name) = group {
+            self.router.fixed = Some(self.group_id(name)?);
+        }
+        let result = if path.join("new").is_dir() || path.join("cur").is_dir() {
+            self.import_maildir(path)
+        } else {
+            self.import_path(path, mbox::MboxFormat::Mboxrd)
+        };
+        self.router.fixed = saved;
+        result
+    }
+
+    /// Imports the messages of a Maildir (`new/` and `cur/`) not imported before. Files are
+    /// remembered by their unique name (the part before `:`, which a reader's flags change).
+    fn import_maildir(&mut self, path: &Path) -> Result<(), ImportError> {
+        let canonical = path.canonicalize().map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
+        let source = format!("maildir:{}", canonical.display());
+        let mut names = Vec::new();
+        for sub in ["new", "cur"] {
+            let dir = canonical.join(sub);
+            let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !name.starts_with('.') && entry.file_type().is_ok_and(|t| t.is_file()) {
+                    names.push((name, entry.path()));
+                }
+            }
+        }
+        // Maildir names start with the delivery time: sorting keeps arrival order.
+        names.sort();
+        for (name, file) in names {
+            let unique = name.split(':').next().unwrap_or(&name);
+            let seen = format!("{source}\0{unique}");
+            if self.batch.has_checkpoint(&seen)? {
+                continue;
+            }
+            let raw = match std::fs::read(&file) {
+                Ok(raw) => raw,
+                // Moved from new/ to cur/ while we looked: found again next time.
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(source) => return Err(ImportError::Io { path: file, source }),
+            };
+            let position = u64::from_be_bytes(Sha256::digest(unique.as_bytes())[..8].try_into().unwrap_or_default());
+            let item = SourceItem { event: Event::Add { position, raw }, checkpoint: Some(Vec::new()) };
+            let prepared = prepare(&self.router, item);
+            self.apply(&seen, prepared)?;
+        }
+        self.commit()
+    }
+
+    /// Stores one article under a given number in one group (a replica following its
+    /// upstream), or under the next free number if that one is taken.
+    pub fn add_numbered(&mut self, source: &str, raw: Vec<u8>, group: &str, number: u64) -> Result<Outcome, ImportError> {
+        let gid = self.group_id(group)?;
+        self.fixed_number = Some((gid, number));
+        let outcome = self.add_one(source, number, raw, Some(group));
+        self.fixed_number = None;
+        outcome
+    }
+
+    /// Records progress of a source that is not a file (a pulled group).
+    pub fn set_checkpoint(&mut self, source: &str, value: Vec<u8>) {
+        self.batch.set_checkpoint(source, value);
+    }
+
+    pub fn checkpoint(&self, source: &str) -> Result<Option<Vec<u8>>, ImportError> {
+        Ok(self.store.checkpoint(source)?)
     }
 
     /// Imports one source: an mbox file (`.gz` too), a public-inbox epoch or inbox folder.
@@ -225,9 +316,14 @@ impl<'s> Importer<'s> {
         // A file that shrank below its checkpoint was replaced: read it all again (dedupe
         // keeps that harmless).
         let start = if !is_gz && start > len { 0 } else { start };
+        if !is_gz && start == len && len > 0 {
+            return Ok(());
+        }
         if start > 0 {
             tracing::info!(source, offset = start, "resuming after checkpoint");
         }
+        let bar = self.progress_bar(len, &path.display().to_string(), true);
+        bar.set_position(start);
         self.pipeline(&source, move |emit| {
             let reader = match mbox::open(path, format, start) {
                 Ok(r) => r,
@@ -236,16 +332,23 @@ impl<'s> Importer<'s> {
                 }
                 Err(e) => return Err(io(e)),
             };
+            let mut n = 0u64;
             for msg in reader {
                 let msg = msg.map_err(io)?;
+                n += 1;
+                if n % 256 == 0 {
+                    bar.set_position(msg.end);
+                    bar.set_message(format!("{n} messages"));
+                }
                 let item = SourceItem {
-                    checkpoint: msg.end.to_be_bytes().to_vec(),
+                    checkpoint: Some(msg.end.to_be_bytes().to_vec()),
                     event: Event::Add { position: msg.start, raw: msg.raw },
                 };
                 if !emit(item) {
                     break;
                 }
             }
+            bar.finish_and_clear();
             Ok(0)
         })
     }
@@ -253,9 +356,17 @@ impl<'s> Importer<'s> {
     fn import_epoch(&mut self, path: &Path) -> Result<(), ImportError> {
         let source = format!("git:{}", path.display());
         let checkpoint = self.store.checkpoint(&source)?;
+        // Watched epochs are looked at every few seconds: an unchanged HEAD needs no walk.
+        if let (Some(v), Some(head)) = (&checkpoint, public_inbox::head_id(path))
+            && v.get(8..) == Some(head.as_bytes())
+        {
+            return Ok(());
+        }
         let log_source = source.clone();
+        let bar = self.progress_bar(0, &path.display().to_string(), false);
         self.pipeline(&source, move |emit| {
             let epoch = Epoch::open(path)?;
+            bar.set_length(epoch.len());
             // The checkpoint is (commits done, id of the last one); it holds only if that
             // commit is still at that place in the history.
             let done = match checkpoint {
@@ -269,7 +380,11 @@ impl<'s> Importer<'s> {
             if done > 0 {
                 tracing::info!(source = log_source, commits = done, "resuming after checkpoint");
             }
+            bar.set_position(done);
             for index in done + 1..=epoch.len() {
+                if index % 256 == 0 {
+                    bar.set_position(index);
+                }
                 let event = match epoch.entry(index)? {
                     Some(entry) => match entry.event {
                         public_inbox::Event::Add => Event::Add { position: index, raw: entry.raw },
@@ -279,12 +394,32 @@ impl<'s> Importer<'s> {
                 };
                 let mut checkpoint = index.to_be_bytes().to_vec();
                 checkpoint.extend_from_slice(epoch.commit_at(index).unwrap_or_default().as_bytes());
-                if !emit(SourceItem { event, checkpoint }) {
+                if !emit(SourceItem { event, checkpoint: Some(checkpoint) }) {
                     break;
                 }
             }
+            bar.finish_and_clear();
             Ok(done)
         })
+    }
+
+    /// A progress bar for one source: bytes of an mbox (with MB/s) or commits of an epoch;
+    /// hidden unless `progress` is set.
+    fn progress_bar(&self, len: u64, name: &str, bytes: bool) -> indicatif::ProgressBar {
+        if !self.progress {
+            return indicatif::ProgressBar::hidden();
+        }
+        let template = if bytes {
+            "{prefix} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}, {msg}, ETA {eta}"
+        } else {
+            "{prefix} [{bar:30}] {pos}/{len} messages, {per_sec}, ETA {eta}"
+        };
+        let bar = indicatif::ProgressBar::new(len);
+        if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(name.rsplit('/').next().unwrap_or(name).to_string());
+        bar
     }
 
     /// Runs a source on a reader thread that also parses, compresses and routes each message,
@@ -303,7 +438,7 @@ impl<'s> Importer<'s> {
                 .map_err(|e| ImportError::Usage(format!("cannot start the reader thread: {e}")))?;
             let mut applied = Ok(());
             for prepared in rx {
-                if let Err(e) = self.apply(source, prepared) {
+                if let Err(e) = self.apply(source, prepared).map(drop) {
                     // Dropping the receiver stops the reader at its next message.
                     applied = Err(e);
                     break;
@@ -316,29 +451,72 @@ impl<'s> Importer<'s> {
         })
     }
 
-    fn apply(&mut self, source: &str, prepared: Prepared) -> Result<(), ImportError> {
+    fn apply(&mut self, source: &str, prepared: Prepared) -> Result<Outcome, ImportError> {
         let Prepared { item, outcome } = prepared;
         let position = match &item.event {
             Event::Add { position, .. } => *position,
             _ => 0,
         };
-        match outcome {
+        let outcome = match outcome {
             Prepare::Ready { wire, stored, groups } => {
                 let Event::Add { raw, .. } = &item.event else { unreachable!("only Add events are Ready") };
-                self.store_message(raw, wire, stored, &groups)?;
+                self.store_message(raw, wire, stored, &groups)?
             }
-            Prepare::Unreadable(reason) | Prepare::Unroutable(reason) => {
-                self.stats.read += 1;
-                self.batch_messages += 1;
-                if let Event::Add { raw, .. } = &item.event {
-                    self.set_aside(source, position, reason, raw);
-                }
+            Prepare::Unreadable(reason) => self.set_aside_item(source, position, &item.event, reason, true),
+            Prepare::Unroutable(reason) => self.set_aside_item(source, position, &item.event, reason, false),
+            Prepare::Delete(Some(msg)) => {
+                self.delete_message(&msg)?;
+                Outcome::Other
             }
-            Prepare::Delete(Some(msg)) => self.delete_message(&msg)?,
-            Prepare::Delete(None) | Prepare::Nothing => {}
+            Prepare::Delete(None) | Prepare::Nothing => Outcome::Other,
+        };
+        if let Some(checkpoint) = item.checkpoint {
+            self.batch.set_checkpoint(source, checkpoint);
         }
-        self.batch.set_checkpoint(source, item.checkpoint);
-        self.maybe_commit()
+        self.maybe_commit()?;
+        Ok(outcome)
+    }
+
+    fn set_aside_item(&mut self, source: &str, position: u64, event: &Event, reason: String, unreadable: bool) -> Outcome {
+        self.stats.read += 1;
+        self.batch_messages += 1;
+        if let Event::Add { raw, .. } = event {
+            self.set_aside(source, position, reason.clone(), raw);
+        }
+        Outcome::SetAside { reason, unreadable }
+    }
+
+    /// Takes one message (an MTA delivery): parsed, routed (into `group` if given),
+    /// deduplicated and added to the pending batch. The caller commits.
+    pub fn add_one(&mut self, source: &str, position: u64, raw: Vec<u8>, group: Option<&str>) -> Result<Outcome, ImportError> {
+        let router = match group {
+            Some(name) => Router { routes: self.router.routes.clone(), fixed: Some(self.group_id(name)?) },
+            None => self.router.clone(),
+        };
+        let prepared = prepare(&router, SourceItem { event: Event::Add { position, raw }, checkpoint: None });
+        self.apply(source, prepared)
+    }
+
+    /// Removes the article holding `id` from every group (its numbers stay unused).
+    pub fn remove(&mut self, id: &str) -> Result<bool, ImportError> {
+        match self.batch.message_id(id)? {
+            Some(entry) if entry.aid != 0 => {
+                self.batch.remove_article(entry.aid)?;
+                self.stats.removed += 1;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    /// The id of a configured group.
+    pub fn group_id(&self, name: &str) -> Result<u32, ImportError> {
+        self.router
+            .routes
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| r.gid)
+            .ok_or_else(|| ImportError::Usage(format!("no group {name} in the configuration; add a [[group]] for it")))
     }
 
     fn set_aside(&mut self, source: &str, position: u64, reason: String, raw: &[u8]) {
@@ -354,17 +532,17 @@ impl<'s> Importer<'s> {
         mut wire: Wire,
         mut stored: StoredWire,
         groups: &[u32],
-    ) -> Result<(), ImportError> {
+    ) -> Result<Outcome, ImportError> {
         self.stats.read += 1;
         self.batch_messages += 1;
         if let Some(existing) = self.batch.message_id(&wire.message_id)? {
             if existing.content_hash == wire.content_hash {
-                return self.add_groups(existing.aid, groups);
+                return self.add_groups(existing.aid, groups, wire.message_id);
             }
             // Same id, other content: a derived id keeps ids unique and both retrievable.
             let derived = derived_id(&wire.message_id, &wire.content_hash);
             if let Some(existing) = self.batch.message_id(&derived)? {
-                return self.add_groups(existing.aid, groups);
+                return self.add_groups(existing.aid, groups, derived);
             }
             let Ok(mut msg) = Message::parse(raw) else { unreachable!("it parsed on the reader thread") };
             msg.set_message_id(&derived);
@@ -381,27 +559,28 @@ impl<'s> Importer<'s> {
             ancestors: &wire.ancestors,
             groups,
             arrival: now(),
+            fixed: self.fixed_number,
         })?;
         self.stats.stored += 1;
         self.stats.bytes += wire.wire.len() as u64;
         self.count_groups(&memberships);
-        Ok(())
+        Ok(Outcome::Stored { message_id: wire.message_id, new: true })
     }
 
-    fn add_groups(&mut self, aid: u64, groups: &[u32]) -> Result<(), ImportError> {
+    fn add_groups(&mut self, aid: u64, groups: &[u32], message_id: String) -> Result<Outcome, ImportError> {
         if aid == 0 {
             // Removed earlier: a removal is not undone by seeing the message again.
             self.stats.duplicates += 1;
-            return Ok(());
+            return Ok(Outcome::Stored { message_id, new: false });
         }
-        let added = self.batch.add_memberships(aid, groups)?;
+        let added = self.batch.add_memberships(aid, groups, self.fixed_number)?;
         if added.is_empty() {
             self.stats.duplicates += 1;
         } else {
             self.stats.cross_posted += 1;
             self.count_groups(&added);
         }
-        Ok(())
+        Ok(Outcome::Stored { message_id, new: false })
     }
 
     fn count_groups(&mut self, memberships: &[(u32, u64)]) {
@@ -441,6 +620,11 @@ impl<'s> Importer<'s> {
         Ok(())
     }
 
+    /// Waits until everything committed is on disk.
+    pub fn flush(&self) -> Result<(), ImportError> {
+        Ok(self.store.flush()?)
+    }
+
     /// Commits and waits for the store to reach the disk.
     pub fn finish(mut self) -> Result<ImportStats, ImportError> {
         self.commit()?;
@@ -468,10 +652,12 @@ pub fn run(
     group: Option<&str>,
     sources: &[PathBuf],
     format: mbox::MboxFormat,
+    progress: bool,
 ) -> Result<ImportStats, ImportError> {
     let store = Store::open(&config.server.data_dir)?;
     let started = Instant::now();
     let mut importer = Importer::new(&store, config, group)?;
+    importer.progress = progress;
     for source in sources {
         importer.import_path(source, format)?;
     }

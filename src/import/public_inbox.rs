@@ -28,6 +28,12 @@ pub fn inbox_epochs(path: &Path) -> Vec<PathBuf> {
     epochs.into_iter().map(|(_, p)| p).collect()
 }
 
+/// The commit id HEAD points to, if the epoch has one (cheap: no history walk).
+pub fn head_id(path: &Path) -> Option<String> {
+    let repo = gix::open(path).ok()?;
+    repo.head_id().ok().map(|id| id.to_string())
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     Add,

@@ -89,21 +89,3 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>
     }
     tracing::debug!(%peer, "disconnected");
 }
-
-/// `listnews serve`: runs until SIGINT or SIGTERM.
-pub async fn run(config: Config) -> anyhow::Result<()> {
-    let store = Store::open(&config.server.data_dir)?;
-    let server = Server::start(&config, store.clone()).await?;
-    for addr in &server.addrs {
-        println!("listnews serving {} groups on {addr}", config.groups.len());
-    }
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {},
-        _ = term.recv() => {},
-    }
-    tracing::info!("stopping");
-    server.stop().await;
-    store.flush()?;
-    Ok(())
-}

@@ -27,6 +27,9 @@ pub struct NewArticle<'a> {
     pub ancestors: &'a [String],
     pub groups: &'a [u32],
     pub arrival: i64,
+    /// A number to take in one group instead of the next free one (a replica follows its
+    /// upstream's numbers).
+    pub fixed: Option<(u32, u64)>,
 }
 
 pub struct Batch<'s> {
@@ -144,7 +147,7 @@ impl<'s> Batch<'s> {
             if memberships.iter().any(|(g, _)| *g == gid) {
                 continue;
             }
-            memberships.push((gid, self.next_number(gid)?));
+            memberships.push((gid, self.take_number(gid, art.fixed)?));
         }
         self.put(
             codec::article_key(aid),
@@ -160,16 +163,21 @@ impl<'s> Batch<'s> {
         Ok(memberships)
     }
 
-    /// Takes the next number of a group and counts the article in it.
-    fn next_number(&mut self, gid: u32) -> Result<u64> {
+    /// Takes the next number of a group (or the `fixed` one for this group, if free) and
+    /// counts the article in it.
+    fn take_number(&mut self, gid: u32, fixed: Option<(u32, u64)>) -> Result<u64> {
         let (name, mut meta) = self.group_by_id(gid)?;
-        meta.high += 1;
-        if meta.count == 0 {
-            meta.low = meta.high;
+        let num = match fixed {
+            Some((g, n)) if g == gid && n > 0 && self.get(&codec::overview_key(gid, n))?.is_none() => n,
+            _ => meta.high + 1,
+        };
+        meta.high = meta.high.max(num);
+        if meta.count == 0 || num < meta.low {
+            meta.low = num;
         }
         meta.count += 1;
         self.put_group(&name, &meta);
-        Ok(meta.high)
+        Ok(num)
     }
 
     fn xref(&self, memberships: &[(u32, u64)]) -> Result<Vec<u8>> {
@@ -196,13 +204,13 @@ impl<'s> Batch<'s> {
 
     /// Adds an existing article to more groups (the same message arriving through another
     /// list): new numbers there, and Xref updated everywhere. Returns the new memberships.
-    pub fn add_memberships(&mut self, aid: u64, groups: &[u32]) -> Result<Vec<(u32, u64)>> {
+    pub fn add_memberships(&mut self, aid: u64, groups: &[u32], fixed: Option<(u32, u64)>) -> Result<Vec<(u32, u64)>> {
         let Some(article) = self.article(aid)? else { return Ok(Vec::new()) };
         let mut memberships = article.memberships.clone();
         let mut added = Vec::new();
         for &gid in groups {
             if !memberships.iter().any(|(g, _)| *g == gid) {
-                let num = self.next_number(gid)?;
+                let num = self.take_number(gid, fixed)?;
                 memberships.push((gid, num));
                 added.push((gid, num));
             }
@@ -365,6 +373,10 @@ impl<'s> Batch<'s> {
         let mut key = Writer::default();
         key.u8(codec::REJECT).raw(reject.source.as_bytes()).u8(0).u64(reject.position);
         self.put(key.0, reject.encode());
+    }
+
+    pub fn has_checkpoint(&self, source: &str) -> Result<bool> {
+        Ok(self.get(&codec::key(codec::CHECKPOINT, source.as_bytes()))?.is_some())
     }
 
     pub fn set_checkpoint(&mut self, source: &str, value: Vec<u8>) {

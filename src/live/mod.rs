@@ -1,0 +1,190 @@
+//! Live archives: mail arriving while the server runs.
+//!
+//! The serving process owns the store (sled allows one opener), so every write goes through
+//! one writer thread here: MTA deliveries and imports that arrive on the control socket, and
+//! the sources each group watches or pulls. Deliveries are committed in groups: the writer
+//! takes all that are waiting, stores them, commits and flushes once, then answers each, so
+//! `listnews deliver` exits 0 only once its message is on disk.
+
+pub mod control;
+mod pull;
+
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+use crate::config::Config;
+use crate::import::{ImportError, Importer, Outcome};
+use crate::store::Store;
+
+/// Everything `listnews serve` runs: the NNTP server, the store writer (deliveries, watched
+/// and pulled sources) and the control socket.
+pub struct Service {
+    pub server: crate::server::Server,
+    control: tokio::task::JoinHandle<std::io::Result<()>>,
+    writer_thread: std::thread::JoinHandle<()>,
+    socket: PathBuf,
+}
+
+impl Service {
+    pub async fn start(config: &Config, store: Store) -> anyhow::Result<Service> {
+        let server = crate::server::Server::start(config, store.clone()).await?;
+        let (writer, writer_thread) = Writer::start(store, config.clone())?;
+        let socket = control::socket_path(&config.server.data_dir);
+        let control = tokio::spawn(control::serve(socket.clone(), writer));
+        Ok(Service { server, control, writer_thread, socket })
+    }
+
+    /// Stops taking connections and requests, lets the writer commit what it has, and waits.
+    pub async fn stop(self) {
+        self.control.abort();
+        let _ = self.control.await;
+        let _ = std::fs::remove_file(&self.socket);
+        self.server.stop().await;
+        // The writer ends once the last request handle is gone.
+        let writer = self.writer_thread;
+        let _ = tokio::task::spawn_blocking(move || writer.join()).await;
+    }
+}
+
+/// A write asked of the writer thread.
+pub enum Request {
+    Deliver { raw: Vec<u8>, group: Option<String>, reply: oneshot::Sender<Result<Outcome, String>> },
+    Import { path: PathBuf, reply: oneshot::Sender<Result<String, String>> },
+    Remove { id: String, reply: oneshot::Sender<Result<bool, String>> },
+}
+
+/// Handle to the writer thread.
+#[derive(Clone)]
+pub struct Writer {
+    tx: mpsc::Sender<Request>,
+}
+
+/// Deliveries taken in one commit at most.
+const GROUP_COMMIT: usize = 512;
+
+impl Writer {
+    /// Starts the writer thread on `store`; it also follows the configured watch and pull
+    /// sources every `watch_interval_secs`.
+    pub fn start(store: Store, config: Config) -> Result<(Writer, std::thread::JoinHandle<()>), ImportError> {
+        // Fail now, not in the thread, if the configuration does not fit the store.
+        drop(Importer::new(&store, &config, None)?);
+        let (tx, rx) = mpsc::channel();
+        let handle = std::thread::Builder::new()
+            .name("store-writer".into())
+            .spawn(move || writer_loop(store, config, rx))
+            .map_err(|e| ImportError::Usage(format!("cannot start the writer thread: {e}")))?;
+        Ok((Writer { tx }, handle))
+    }
+
+    pub fn send(&self, request: Request) -> bool {
+        self.tx.send(request).is_ok()
+    }
+}
+
+fn writer_loop(store: Store, config: Config, rx: mpsc::Receiver<Request>) {
+    let Ok(mut importer) = Importer::new(&store, &config, None) else { return };
+    let interval = Duration::from_secs_f64(config.server.watch_interval_secs);
+    let mut next_watch = Instant::now();
+    let mut delivery_seq: u64 = 0;
+    loop {
+        if Instant::now() >= next_watch {
+            follow_sources(&mut importer, &config);
+            next_watch = Instant::now() + interval;
+        }
+        let first = match rx.recv_timeout(next_watch.saturating_duration_since(Instant::now())) {
+            Ok(r) => r,
+            Err(mpsc::RecvTimeoutError::Timeout) => continue,
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        };
+        let mut requests = vec![first];
+        while requests.len() < GROUP_COMMIT {
+            match rx.try_recv() {
+                Ok(r) => requests.push(r),
+                Err(_) => break,
+            }
+        }
+        let mut delivered = Vec::new();
+        let mut removed = Vec::new();
+        for request in requests {
+            match request {
+                Request::Deliver { raw, group, reply } => {
+                    delivery_seq += 1;
+                    // Unique per delivery, for the set-aside key.
+                    let position = (crate::import::now() as u64) << 20 | (delivery_seq & 0xfffff);
+                    let outcome = importer.add_one("deliver", position, raw, group.as_deref()).map_err(|e| e.to_string());
+                    delivered.push((reply, outcome));
+                }
+                Request::Remove { id, reply } => {
+                    let outcome = importer.remove(&id).map_err(|e| e.to_string());
+                    removed.push((reply, outcome));
+                }
+                Request::Import { path, reply } => {
+                    let before = importer.stats.clone();
+                    let result = importer.import_path(&path, crate::import::mbox::MboxFormat::Mboxrd);
+                    let summary = result.map(|()| {
+                        let s = &importer.stats;
+                        format!(
+                            "read {} messages: {} stored, {} duplicates, {} set aside",
+                            s.read - before.read,
+                            s.stored - before.stored,
+                            s.duplicates - before.duplicates,
+                            s.rejected - before.rejected
+                        )
+                    });
+                    let _ = reply.send(summary.map_err(|e| e.to_string()));
+                }
+            }
+        }
+        // Durable before anyone hears "stored": commit, then flush to disk.
+        let durable = importer.commit().map_err(|e| e.to_string()).and_then(|()| store.flush().map_err(|e| e.to_string()));
+        if let Err(e) = &durable {
+            tracing::error!(error = %e, "commit failed; deliveries are answered TEMPFAIL");
+        }
+        for (reply, outcome) in delivered {
+            let _ = reply.send(match &durable {
+                Ok(()) => outcome,
+                Err(e) => Err(e.clone()),
+            });
+        }
+        for (reply, outcome) in removed {
+            let _ = reply.send(match &durable {
+                Ok(()) => outcome,
+                Err(e) => Err(e.clone()),
+            });
+        }
+    }
+    let _ = importer.commit();
+    let _ = store.flush();
+}
+
+/// One pass over every group's watched and pulled sources.
+fn follow_sources(importer: &mut Importer<'_>, config: &Config) {
+    for group in &config.groups {
+        for path in &group.watch {
+            if !path.exists() {
+                continue;
+            }
+            let before = importer.stats.stored + importer.stats.removed;
+            if let Err(e) = importer.import_path_into(path, Some(&group.name)) {
+                tracing::warn!(group = group.name, path = %path.display(), error = %e, "watched source failed");
+            }
+            let after = importer.stats.stored + importer.stats.removed;
+            if after > before {
+                tracing::info!(group = group.name, path = %path.display(), changes = after - before, "followed");
+            }
+        }
+        if let Some(url) = &group.pull {
+            match pull::pull(importer, url, &group.name, group.replica) {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(group = group.name, url, articles = n, "pulled"),
+                Err(e) => tracing::warn!(group = group.name, url, error = %e, "pull failed"),
+            }
+        }
+    }
+    if let Err(e) = importer.commit().and_then(|()| Ok(importer.flush()?)) {
+        tracing::error!(error = %e, "commit after following sources failed");
+    }
+}
