@@ -63,11 +63,25 @@ pub struct Archive {
 
 impl Archive {
     pub fn new() -> Archive {
+        Archive::with_config(|text| text)
+    }
+
+    /// An archive whose config text is first passed through `edit`.
+    pub fn with_config(edit: impl FnOnce(String) -> String) -> Archive {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("listnews.toml");
-        std::fs::write(&path, config_text(&dir.path().join("data"))).expect("write config");
+        std::fs::write(&path, edit(config_text(&dir.path().join("data")))).expect("write config");
         let config = Config::load(&path).expect("config");
         Archive { dir, config }
+    }
+
+    /// Starts everything `listnews serve` runs: server, store writer, control socket.
+    pub fn serve_live(&self) -> LiveServer {
+        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+        let store = Store::open(&self.config.server.data_dir).expect("open store");
+        let service = rt.block_on(listnews::live::Service::start(&self.config, store)).expect("service");
+        let addr = service.server.addrs[0];
+        LiveServer { rt, service: Some(service), addr }
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -112,6 +126,38 @@ impl Drop for TestServer {
             self.rt.block_on(s.stop());
         }
     }
+}
+
+pub struct LiveServer {
+    rt: tokio::runtime::Runtime,
+    service: Option<listnews::live::Service>,
+    pub addr: SocketAddr,
+}
+
+impl LiveServer {
+    pub fn client(&self) -> Client {
+        Client::connect(self.addr)
+    }
+}
+
+impl Drop for LiveServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.service.take() {
+            self.rt.block_on(s.stop());
+        }
+    }
+}
+
+/// Polls `check` every 50 ms until it is true or `secs` pass; returns whether it became true.
+pub fn wait_until(secs: u64, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    check()
 }
 
 pub struct Client {
@@ -265,4 +311,61 @@ pub fn header(raw: &[u8], name: &str) -> Option<String> {
         }
     }
     found.map(|v| v.trim().to_string())
+}
+
+/// Runs git in `dir`, failing the test on error.
+pub fn git(dir: &Path, args: &[&str], input: Option<&[u8]>) -> String {
+    use std::io::Write;
+    let mut cmd = std::process::Command::new("git");
+    cmd.arg("-C").arg(dir).args(args);
+    cmd.env("GIT_AUTHOR_NAME", "t").env("GIT_AUTHOR_EMAIL", "t@example.org");
+    cmd.env("GIT_COMMITTER_NAME", "t").env("GIT_COMMITTER_EMAIL", "t@example.org");
+    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("git");
+    if let Some(input) = input {
+        child.stdin.take().unwrap().write_all(input).unwrap();
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Appends a public-inbox commit holding one blob named `name` (`m` or `d`).
+pub fn pi_commit(repo: &Path, name: &str, raw: &[u8]) {
+    let blob = git(repo, &["hash-object", "-w", "--stdin"], Some(raw));
+    let tree = git(repo, &["mktree"], Some(format!("100644 blob {blob}\t{name}\n").as_bytes()));
+    let parent = git(repo, &["rev-parse", "--verify", "-q", "HEAD"], None);
+    let mut args = vec!["commit-tree", tree.as_str(), "-m", "msg"];
+    if !parent.is_empty() && parent != "HEAD" {
+        args.extend(["-p", parent.as_str()]);
+    }
+    let commit = git(repo, &args, None);
+    git(repo, &["update-ref", "HEAD", &commit], None);
+}
+
+pub fn rev_parse_ok(repo: &Path) -> bool {
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(repo)
+        .args(["rev-parse", "--verify", "-q", "HEAD"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+pub fn init_epoch(path: &Path) {
+    std::fs::create_dir_all(path).unwrap();
+    git(path, &["init", "-q", "--bare", "-b", "master"], None);
+}
+
+pub fn pi_add(repo: &Path, name: &str, raw: &[u8]) {
+    // commit-tree with no parent for the first commit.
+    if !rev_parse_ok(repo) {
+        let blob = git(repo, &["hash-object", "-w", "--stdin"], Some(raw));
+        let tree = git(repo, &["mktree"], Some(format!("100644 blob {blob}\t{name}\n").as_bytes()));
+        let commit = git(repo, &["commit-tree", &tree, "-m", "first"], None);
+        git(repo, &["update-ref", "HEAD", &commit], None);
+    } else {
+        pi_commit(repo, name, raw);
+    }
 }

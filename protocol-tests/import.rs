@@ -134,62 +134,6 @@ fn group_option_puts_everything_in_one_group() {
     assert_eq!(c.cmd("GROUP example.list-0"), "211 0 1 0 example.list-0");
 }
 
-fn git(dir: &Path, args: &[&str], input: Option<&[u8]>) -> String {
-    use std::io::Write;
-    let mut cmd = Command::new("git");
-    cmd.arg("-C").arg(dir).args(args);
-    cmd.env("GIT_AUTHOR_NAME", "t").env("GIT_AUTHOR_EMAIL", "t@example.org");
-    cmd.env("GIT_COMMITTER_NAME", "t").env("GIT_COMMITTER_EMAIL", "t@example.org");
-    cmd.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().expect("git");
-    if let Some(input) = input {
-        child.stdin.take().unwrap().write_all(input).unwrap();
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
-/// Appends a public-inbox commit holding one blob named `name` (`m` or `d`).
-fn pi_commit(repo: &Path, name: &str, raw: &[u8]) {
-    let blob = git(repo, &["hash-object", "-w", "--stdin"], Some(raw));
-    let tree = git(repo, &["mktree"], Some(format!("100644 blob {blob}\t{name}\n").as_bytes()));
-    let parent = git(repo, &["rev-parse", "--verify", "-q", "HEAD"], None);
-    let mut args = vec!["commit-tree", tree.as_str(), "-m", "msg"];
-    if !parent.is_empty() && parent != "HEAD" {
-        args.extend(["-p", parent.as_str()]);
-    }
-    let commit = git(repo, &args, None);
-    git(repo, &["update-ref", "HEAD", &commit], None);
-}
-
-fn rev_parse_ok(repo: &Path) -> bool {
-    Command::new("git")
-        .arg("-C")
-        .arg(repo)
-        .args(["rev-parse", "--verify", "-q", "HEAD"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
-fn init_epoch(path: &Path) {
-    std::fs::create_dir_all(path).unwrap();
-    git(path, &["init", "-q", "--bare", "-b", "master"], None);
-}
-
-fn pi_add(repo: &Path, name: &str, raw: &[u8]) {
-    // commit-tree with no parent for the first commit.
-    if !rev_parse_ok(repo) {
-        let blob = git(repo, &["hash-object", "-w", "--stdin"], Some(raw));
-        let tree = git(repo, &["mktree"], Some(format!("100644 blob {blob}\t{name}\n").as_bytes()));
-        let commit = git(repo, &["commit-tree", &tree, "-m", "first"], None);
-        git(repo, &["update-ref", "HEAD", &commit], None);
-    } else {
-        pi_commit(repo, name, raw);
-    }
-}
-
 #[test]
 fn public_inbox_epochs_with_deletion() {
     let archive = Archive::new();

@@ -151,10 +151,16 @@ impl Config {
             }
             if g.replica && g.pull.is_none() {
                 let line = find_line(text, "replica");
-                return Err(invalid(line, format!("group {:?} has replica = true but no pull; fix: add pull = \"nntp://host:port/group\"", g.name)));
+                return Err(invalid(
+                    line,
+                    format!(
+                        "group {:?} has replica = true but no pull; fix: add pull = \"nntp://host:port/group\"",
+                        g.name
+                    ),
+                ));
             }
         }
-        if !(server.watch_interval_secs > 0.0) {
+        if server.watch_interval_secs.is_nan() || server.watch_interval_secs <= 0.0 {
             let line = find_line(text, "watch_interval_secs");
             return Err(invalid(line, "watch_interval_secs must be a positive number of seconds".into()));
         }
@@ -203,7 +209,11 @@ impl PullUrl {
         if host.is_empty() {
             return Err("no host".into());
         }
-        Ok(PullUrl { host: host.trim_start_matches('[').trim_end_matches(']').to_string(), port, group: group.to_string() })
+        Ok(PullUrl {
+            host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
+            port,
+            group: group.to_string(),
+        })
     }
 }
 

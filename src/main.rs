@@ -96,7 +96,8 @@ const EX_CONFIG: u8 = 78;
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
         .init();
@@ -131,7 +132,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                         let path = source.canonicalize()?;
                         let header = format!("IMPORT {}\n", path.display());
                         match control::request(&socket, &header, b"", Duration::from_secs(24 * 3600)) {
-                            Ok(answer) if answer.starts_with("OK ") => println!("{}: {}", source.display(), &answer[3..]),
+                            Ok(answer) if answer.starts_with("OK ") => {
+                                println!("{}: {}", source.display(), &answer[3..])
+                            }
                             Ok(answer) => anyhow::bail!("{}: {}", source.display(), answer.trim_start_matches("ERR ")),
                             Err(ClientError::NoServer) => return Err(e.into()),
                             Err(ClientError::Failed(why)) => anyhow::bail!("{}: {why}", source.display()),

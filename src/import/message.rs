@@ -272,7 +272,8 @@ pub struct Wire {
 /// article pulled from another server is stored as the mail it was.
 pub fn strip_news_headers(raw: &[u8]) -> Vec<u8> {
     let (head_len, _) = split_head(raw);
-    let head_len = if head_len == 0 { memchr::memmem::find(raw, b"\n\n").map_or(raw.len(), |i| i + 1) } else { head_len };
+    let head_len =
+        if head_len == 0 { memchr::memmem::find(raw, b"\n\n").map_or(raw.len(), |i| i + 1) } else { head_len };
     let mut out = Vec::with_capacity(raw.len());
     let mut skipping = false;
     for line in split_lines(&raw[..head_len.min(raw.len())]) {

@@ -22,8 +22,8 @@ use std::time::Instant;
 use crate::config::Config;
 use crate::store::{Batch, NewArticle, Reject, Store, StoreError, StoredWire};
 use message::{Message, Wire, hex};
-use sha2::{Digest, Sha256};
 use public_inbox::Epoch;
+use sha2::{Digest, Sha256};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -265,7 +265,13 @@ impl<'s> Importer<'s> {
 
     /// Stores one article under a given number in one group (a replica following its
     /// upstream), or under the next free number if that one is taken.
-    pub fn add_numbered(&mut self, source: &str, raw: Vec<u8>, group: &str, number: u64) -> Result<Outcome, ImportError> {
+    pub fn add_numbered(
+        &mut self,
+        source: &str,
+        raw: Vec<u8>,
+        group: &str,
+        number: u64,
+    ) -> Result<Outcome, ImportError> {
         let gid = self.group_id(group)?;
         self.fixed_number = Some((gid, number));
         let outcome = self.add_one(source, number, raw, Some(group));
@@ -336,7 +342,7 @@ impl<'s> Importer<'s> {
             for msg in reader {
                 let msg = msg.map_err(io)?;
                 n += 1;
-                if n % 256 == 0 {
+                if n.is_multiple_of(256) {
                     bar.set_position(msg.end);
                     bar.set_message(format!("{n} messages"));
                 }
@@ -360,6 +366,7 @@ impl<'s> Importer<'s> {
         if let (Some(v), Some(head)) = (&checkpoint, public_inbox::head_id(path))
             && v.get(8..) == Some(head.as_bytes())
         {
+            self.stats.resumed_past += crate::store::codec::be_u64(v).unwrap_or(0);
             return Ok(());
         }
         let log_source = source.clone();
@@ -382,7 +389,7 @@ impl<'s> Importer<'s> {
             }
             bar.set_position(done);
             for index in done + 1..=epoch.len() {
-                if index % 256 == 0 {
+                if index.is_multiple_of(256) {
                     bar.set_position(index);
                 }
                 let event = match epoch.entry(index)? {
@@ -477,7 +484,14 @@ impl<'s> Importer<'s> {
         Ok(outcome)
     }
 
-    fn set_aside_item(&mut self, source: &str, position: u64, event: &Event, reason: String, unreadable: bool) -> Outcome {
+    fn set_aside_item(
+        &mut self,
+        source: &str,
+        position: u64,
+        event: &Event,
+        reason: String,
+        unreadable: bool,
+    ) -> Outcome {
         self.stats.read += 1;
         self.batch_messages += 1;
         if let Event::Add { raw, .. } = event {
@@ -488,7 +502,13 @@ impl<'s> Importer<'s> {
 
     /// Takes one message (an MTA delivery): parsed, routed (into `group` if given),
     /// deduplicated and added to the pending batch. The caller commits.
-    pub fn add_one(&mut self, source: &str, position: u64, raw: Vec<u8>, group: Option<&str>) -> Result<Outcome, ImportError> {
+    pub fn add_one(
+        &mut self,
+        source: &str,
+        position: u64,
+        raw: Vec<u8>,
+        group: Option<&str>,
+    ) -> Result<Outcome, ImportError> {
         let router = match group {
             Some(name) => Router { routes: self.router.routes.clone(), fixed: Some(self.group_id(name)?) },
             None => self.router.clone(),

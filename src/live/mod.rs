@@ -114,7 +114,8 @@ fn writer_loop(store: Store, config: Config, rx: mpsc::Receiver<Request>) {
                     delivery_seq += 1;
                     // Unique per delivery, for the set-aside key.
                     let position = (crate::import::now() as u64) << 20 | (delivery_seq & 0xfffff);
-                    let outcome = importer.add_one("deliver", position, raw, group.as_deref()).map_err(|e| e.to_string());
+                    let outcome =
+                        importer.add_one("deliver", position, raw, group.as_deref()).map_err(|e| e.to_string());
                     delivered.push((reply, outcome));
                 }
                 Request::Remove { id, reply } => {
@@ -139,7 +140,8 @@ fn writer_loop(store: Store, config: Config, rx: mpsc::Receiver<Request>) {
             }
         }
         // Durable before anyone hears "stored": commit, then flush to disk.
-        let durable = importer.commit().map_err(|e| e.to_string()).and_then(|()| store.flush().map_err(|e| e.to_string()));
+        let durable =
+            importer.commit().map_err(|e| e.to_string()).and_then(|()| store.flush().map_err(|e| e.to_string()));
         if let Err(e) = &durable {
             tracing::error!(error = %e, "commit failed; deliveries are answered TEMPFAIL");
         }
@@ -184,7 +186,7 @@ fn follow_sources(importer: &mut Importer<'_>, config: &Config) {
             }
         }
     }
-    if let Err(e) = importer.commit().and_then(|()| Ok(importer.flush()?)) {
+    if let Err(e) = importer.commit().and_then(|()| importer.flush()) {
         tracing::error!(error = %e, "commit after following sources failed");
     }
 }

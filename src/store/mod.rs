@@ -22,7 +22,9 @@ pub enum StoreError {
     Sled(#[from] sled::Error),
     #[error("the store at {path} is in use by {holder}; stop it first (only one process may open a store)")]
     InUse { path: PathBuf, holder: String },
-    #[error("the store at {path} has format {found}, this listnews reads format {expected}; import into a new data_dir")]
+    #[error(
+        "the store at {path} has format {found}, this listnews reads format {expected}; import into a new data_dir"
+    )]
     Format { path: PathBuf, found: String, expected: u32 },
     #[error("store record is damaged: {0}")]
     Corrupt(&'static str),
@@ -369,7 +371,11 @@ impl Store {
                 tree.insert(&format_key, &FORMAT.to_be_bytes())?;
             }
             None => {
-                return Err(StoreError::Format { path: dir.to_path_buf(), found: "unversioned".into(), expected: FORMAT });
+                return Err(StoreError::Format {
+                    path: dir.to_path_buf(),
+                    found: "unversioned".into(),
+                    expected: FORMAT,
+                });
             }
         }
         Ok(Store { db, tree, dir: dir.to_path_buf() })
