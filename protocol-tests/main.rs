@@ -4,4 +4,5 @@
 mod commands;
 mod common;
 mod import;
+mod live;
 mod threads;

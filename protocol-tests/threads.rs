@@ -89,7 +89,10 @@ fn thread_command_prints_a_tree_from_the_store_or_the_server() {
     assert_eq!(lines.len(), 6, "{offline}");
     assert_eq!(lines[0], "<lost@t> (not in the archive)");
     assert!(lines[1].starts_with("└─ [PATCH 0/2] series  — Tester <tester@example.org>"), "{offline}");
-    assert!(lines[3].starts_with("   │  └─ Re: [PATCH 1/2] one") && lines[3].ends_with("[example.list-1:1]"), "{offline}");
+    assert!(
+        lines[3].starts_with("   │  └─ Re: [PATCH 1/2] one") && lines[3].ends_with("[example.list-1:1]"),
+        "{offline}"
+    );
     assert!(lines[5].starts_with("   └─ [PATCH 2/2] two"), "{offline}");
     // With the server holding the store, the command asks it over NNTP: same tree. The
     // config's listen port is 0, so point a copy at the server's real port.
