@@ -1,8 +1,10 @@
 //! End-to-end tests: the real importer fills a real sled store, the real server listens on
 //! 127.0.0.1:0, and the tests speak NNTP to it over a socket.
 
+mod clients;
 mod commands;
 mod common;
 mod import;
 mod live;
+mod real_clients;
 mod threads;

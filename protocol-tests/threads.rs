@@ -60,7 +60,9 @@ fn xthread_returns_the_whole_thread_in_order() {
     assert_eq!(fields(&over[0])[..9], fields(&lines[5])[..9]);
     // Errors.
     assert_eq!(code(&c.cmd("XTHREAD <nope@t>")), 430);
-    assert_eq!(code(&c.cmd("XTHREAD <lost@t>")), 430, "a placeholder is not an article");
+    // A placeholder's id works too: a reader can follow References to a missing parent.
+    let (_, from_placeholder) = c.text_block("XTHREAD <lost@t>", 224);
+    assert_eq!(from_placeholder, lines);
     assert_eq!(code(&c.cmd("XTHREAD 99")), 423);
     c.cmd("GROUP example.empty");
     assert_eq!(code(&c.cmd("XTHREAD")), 420);
