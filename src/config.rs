@@ -11,14 +11,43 @@ pub struct Config {
     pub path: PathBuf,
     pub server: ServerConfig,
     pub groups: Vec<GroupConfig>,
+    pub users: Vec<UserConfig>,
+}
+
+/// A reader who may authenticate (AUTHINFO USER/PASS, RFC 4643).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserConfig {
+    pub name: String,
+    /// A PHC string from `listnews passwd` (argon2id).
+    pub password_hash: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
-    /// Plain NNTP listeners.
+    /// Plain NNTP listeners (STARTTLS offered on them when a certificate is configured).
     #[serde(default = "default_listen")]
     pub listen: Vec<SocketAddr>,
+    /// Implicit-TLS (NNTPS, port 563 style) listeners.
+    #[serde(default)]
+    pub listen_tls: Vec<SocketAddr>,
+    /// PEM certificate chain and private key; relative to the config file's folder.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Listeners (from `listen` or `listen_tls`) whose clients come through a proxy that sends
+    /// the PROXY protocol header (v1 or v2), as HAProxy does.
+    #[serde(default)]
+    pub proxy_protocol: Vec<SocketAddr>,
+    /// Connections at once, in all; past it a client gets 400 and is closed.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Connections at once from one address.
+    #[serde(default = "default_max_connections_per_ip")]
+    pub max_connections_per_ip: usize,
+    /// Allow AUTHINFO over a connection without TLS (passwords in the clear).
+    #[serde(default)]
+    pub allow_plaintext_auth: bool,
     /// Used in the greeting, in Path and in Xref.
     pub hostname: String,
     /// The sled store; relative paths are relative to the config file's folder.
@@ -58,6 +87,9 @@ pub struct GroupConfig {
     /// With `pull`: take article numbers from the upstream, so replicas agree.
     #[serde(default)]
     pub replica: bool,
+    /// Makes the group private: only these users see it, after AUTHINFO.
+    #[serde(default)]
+    pub readers: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -66,10 +98,20 @@ struct File {
     server: ServerConfig,
     #[serde(default)]
     group: Vec<GroupConfig>,
+    #[serde(default)]
+    user: Vec<UserConfig>,
 }
 
 fn default_listen() -> Vec<SocketAddr> {
     vec![SocketAddr::from(([127, 0, 0, 1], 119))]
+}
+
+fn default_max_connections() -> usize {
+    10_000
+}
+
+fn default_max_connections_per_ip() -> usize {
+    64
 }
 
 fn default_watch_interval() -> f64 {
@@ -160,6 +202,55 @@ impl Config {
                 ));
             }
         }
+        for path in [&mut server.tls_cert, &mut server.tls_key].into_iter().flatten() {
+            if path.is_relative() {
+                *path = base.join(&*path);
+            }
+        }
+        if server.tls_cert.is_some() != server.tls_key.is_some() {
+            let line = find_line(text, if server.tls_cert.is_some() { "tls_cert" } else { "tls_key" });
+            return Err(invalid(line, "tls_cert and tls_key go together; fix: set both (PEM files) or neither".into()));
+        }
+        if !server.listen_tls.is_empty() && server.tls_cert.is_none() {
+            let line = find_line(text, "listen_tls");
+            return Err(invalid(line, "listen_tls needs a certificate; fix: set tls_cert and tls_key".into()));
+        }
+        for addr in &server.proxy_protocol {
+            if !server.listen.contains(addr) && !server.listen_tls.contains(addr) {
+                let line = find_line(text, "proxy_protocol");
+                return Err(invalid(line, format!("proxy_protocol names {addr}, which is not in listen or listen_tls; fix: list the listener's exact address")));
+            }
+        }
+        if server.idle_timeout_secs < 180 {
+            let line = find_line(text, "idle_timeout_secs");
+            return Err(invalid(line, "idle_timeout_secs must be at least 180 (RFC 3977 §3.1)".into()));
+        }
+        if server.max_connections == 0 || server.max_connections_per_ip == 0 {
+            let line = find_line(text, "max_connections");
+            return Err(invalid(line, "connection limits must be at least 1".into()));
+        }
+        let mut user_names = std::collections::HashSet::new();
+        for u in &file.user {
+            let line = find_line(text, &format!("\"{}\"", u.name));
+            if u.name.is_empty() || u.name.contains(char::is_whitespace) {
+                return Err(invalid(line, format!("user name {:?} must be non-empty without spaces", u.name)));
+            }
+            if !user_names.insert(u.name.clone()) {
+                return Err(invalid(line, format!("user {:?} is configured twice; fix: keep one [[user]] per name", u.name)));
+            }
+            if argon2::PasswordHash::new(&u.password_hash).is_err() {
+                let line = find_line(text, &u.password_hash);
+                return Err(invalid(line, format!("password_hash of {:?} is not a password hash; fix: use the output of `listnews passwd`", u.name)));
+            }
+        }
+        for g in &file.group {
+            for r in &g.readers {
+                if !user_names.contains(r) {
+                    let line = find_line(text, &format!("\"{r}\""));
+                    return Err(invalid(line, format!("group {:?} lists reader {r:?}, who is not a [[user]]; fix: add the user or correct the name", g.name)));
+                }
+            }
+        }
         if server.watch_interval_secs.is_nan() || server.watch_interval_secs <= 0.0 {
             let line = find_line(text, "watch_interval_secs");
             return Err(invalid(line, "watch_interval_secs must be a positive number of seconds".into()));
@@ -175,7 +266,7 @@ impl Config {
                 g
             })
             .collect();
-        Ok(Config { path: path.to_path_buf(), server, groups })
+        Ok(Config { path: path.to_path_buf(), server, groups, users: file.user })
     }
 
     pub fn group(&self, name: &str) -> Option<&GroupConfig> {

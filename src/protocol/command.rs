@@ -22,6 +22,14 @@ const MAX_NUMBER_DIGITS: usize = 16;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
     Article(Retrieve, Option<ArticleRef>),
+    /// AUTHINFO USER name (RFC 4643 §2.3).
+    AuthUser(String),
+    /// AUTHINFO PASS password: the rest of the line, as sent.
+    AuthPass(String),
+    /// COMPRESS algorithm (RFC 8054).
+    Compress(String),
+    /// STARTTLS (RFC 4642).
+    StartTls,
     Capabilities,
     Date,
     Group(String),
@@ -178,8 +186,10 @@ pub struct CommandInfo {
 /// Every command the server answers, in HELP order.
 pub const COMMANDS: &[CommandInfo] = &[
     CommandInfo { name: "ARTICLE", usage: "[message-id|number]" },
+    CommandInfo { name: "AUTHINFO", usage: "USER name|PASS password" },
     CommandInfo { name: "BODY", usage: "[message-id|number]" },
     CommandInfo { name: "CAPABILITIES", usage: "[keyword]" },
+    CommandInfo { name: "COMPRESS", usage: "DEFLATE" },
     CommandInfo { name: "DATE", usage: "" },
     CommandInfo { name: "GROUP", usage: "newsgroup" },
     CommandInfo { name: "HDR", usage: "header [message-id|range]" },
@@ -187,7 +197,10 @@ pub const COMMANDS: &[CommandInfo] = &[
     CommandInfo { name: "HELP", usage: "" },
     CommandInfo { name: "IHAVE", usage: "message-id" },
     CommandInfo { name: "LAST", usage: "" },
-    CommandInfo { name: "LIST", usage: "[ACTIVE [wildmat]|NEWSGROUPS [wildmat]|OVERVIEW.FMT|HEADERS [MSGID|RANGE]]" },
+    CommandInfo {
+        name: "LIST",
+        usage: "[ACTIVE|ACTIVE.TIMES|COUNTS|NEWSGROUPS [wildmat]|OVERVIEW.FMT|HEADERS [MSGID|RANGE]|MOTD|SUBSCRIPTIONS]",
+    },
     CommandInfo { name: "LISTGROUP", usage: "[newsgroup [range]]" },
     CommandInfo { name: "MODE", usage: "READER" },
     CommandInfo { name: "NEWGROUPS", usage: "[yy]yymmdd hhmmss [GMT]" },
@@ -196,6 +209,7 @@ pub const COMMANDS: &[CommandInfo] = &[
     CommandInfo { name: "OVER", usage: "[message-id|range]" },
     CommandInfo { name: "POST", usage: "" },
     CommandInfo { name: "QUIT", usage: "" },
+    CommandInfo { name: "STARTTLS", usage: "" },
     CommandInfo { name: "STAT", usage: "[message-id|number]" },
     CommandInfo { name: "XGTITLE", usage: "[wildmat]" },
     CommandInfo { name: "XHDR", usage: "header [message-id|range]" },
@@ -270,6 +284,16 @@ pub fn parse(line: &[u8]) -> Result<Command, ParseError> {
             }
         }
         "LIST" => list(args),
+        "AUTHINFO" => match args {
+            [kind, name] if kind.eq_ignore_ascii_case("USER") => Ok(Command::AuthUser(name.to_string())),
+            [kind, _, ..] if kind.eq_ignore_ascii_case("PASS") => Ok(Command::AuthPass(rest_after(line, 2))),
+            _ => Err(ParseError::Syntax("AUTHINFO USER name|PASS password")),
+        },
+        "STARTTLS" => exactly(args, 0, Command::StartTls),
+        "COMPRESS" => match args {
+            [alg] => Ok(Command::Compress(alg.to_ascii_uppercase())),
+            _ => Err(ParseError::Syntax("COMPRESS DEFLATE")),
+        },
         "XGTITLE" => match args {
             [] => Ok(Command::XgTitle(None)),
             [w] => Ok(Command::XgTitle(Some(w.to_string()))),
@@ -314,6 +338,16 @@ pub fn parse(line: &[u8]) -> Result<Command, ParseError> {
 /// Splits a line into words separated by runs of SP/TAB (RFC 3977 §3.1).
 fn words(line: &str) -> IResult<&str, Vec<&str>> {
     all_consuming(many0(delimited(space0, take_till1(|c| c == ' ' || c == '\t'), space0))).parse(line)
+}
+
+/// The line after its first `n` words, as sent (a password may hold any spaces).
+fn rest_after(line: &str, n: usize) -> String {
+    let mut rest = line;
+    for _ in 0..n {
+        rest = rest.trim_start_matches([' ', '\t']);
+        rest = rest.find([' ', '\t']).map_or("", |i| &rest[i..]);
+    }
+    rest.strip_prefix([' ', '\t']).unwrap_or(rest).to_string()
 }
 
 fn exactly(args: &[&str], n: usize, cmd: Command) -> Result<Command, ParseError> {
@@ -496,6 +530,18 @@ mod tests {
             ok("LISTGROUP g 10-"),
             Command::ListGroup { group: Some("g".into()), range: Some(ArticleRange { low: 10, high: None }) }
         );
+    }
+
+    #[test]
+    fn security_commands() {
+        assert_eq!(ok("AUTHINFO USER alice"), Command::AuthUser("alice".into()));
+        assert_eq!(ok("authinfo pass  two  spaces "), Command::AuthPass(" two  spaces ".into()));
+        assert_eq!(ok("AUTHINFO PASS secret"), Command::AuthPass("secret".into()));
+        assert!(matches!(parse(b"AUTHINFO SASL PLAIN"), Err(ParseError::Syntax(_))));
+        assert!(matches!(parse(b"AUTHINFO USER"), Err(ParseError::Syntax(_))));
+        assert_eq!(ok("STARTTLS"), Command::StartTls);
+        assert_eq!(ok("compress deflate"), Command::Compress("DEFLATE".into()));
+        assert!(matches!(parse(b"STARTTLS now"), Err(ParseError::Syntax(_))));
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! No sockets, no store: everything here is unit-tested in place.
 
 pub mod command;
+pub mod proxy;
 pub mod response;
 pub mod wildmat;
 

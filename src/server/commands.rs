@@ -23,25 +23,99 @@ pub struct Context {
     pub hostname: String,
     groups: HashMap<String, GroupConfig>,
     motd: Option<String>,
+    /// User name -> password hash.
+    users: HashMap<String, String>,
+    allow_plaintext_auth: bool,
+    /// A certificate is configured, so STARTTLS can be offered.
+    tls_available: bool,
+    /// Some group has `readers`: listings and Xref must be filtered per session.
+    private: bool,
+}
+
+/// What a session may do with a group.
+enum Access {
+    Open(GroupMeta),
+    NoSuch,
+    /// A private group, and the session has not authenticated (RFC 4643: 480).
+    AuthRequired,
 }
 
 impl Context {
     pub fn new(store: Store, config: &Config) -> Arc<Context> {
         let groups = config.groups.iter().map(|g| (g.name.clone(), g.clone())).collect();
-        Arc::new(Context { store, hostname: config.server.hostname.clone(), groups, motd: config.server.motd.clone() })
+        let private = config.groups.iter().any(|g| !g.readers.is_empty());
+        Arc::new(Context {
+            store,
+            hostname: config.server.hostname.clone(),
+            groups,
+            motd: config.server.motd.clone(),
+            users: config.users.iter().map(|u| (u.name.clone(), u.password_hash.clone())).collect(),
+            allow_plaintext_auth: config.server.allow_plaintext_auth,
+            tls_available: config.server.tls_cert.is_some(),
+            private,
+        })
     }
 
-    /// A configured group and its counters.
-    fn group(&self, name: &str) -> Result<Option<GroupMeta>> {
-        if !self.groups.contains_key(name) {
-            return Ok(None);
+    /// May this session see the group? Public groups: everyone; private ones: their readers.
+    fn can_read(&self, state: &State, name: &str) -> bool {
+        match self.groups.get(name) {
+            Some(g) => g.readers.is_empty() || state.user.as_ref().is_some_and(|u| g.readers.contains(u)),
+            None => false,
         }
-        self.store.group(name)
     }
 
-    /// Configured groups with their counters, sorted by name.
-    fn groups(&self) -> Result<Vec<(String, GroupMeta)>> {
-        Ok(self.store.groups()?.into_iter().filter(|(name, _)| self.groups.contains_key(name)).collect())
+    fn access(&self, state: &State, name: &str) -> Result<Access> {
+        if !self.groups.contains_key(name) {
+            return Ok(Access::NoSuch);
+        }
+        if !self.can_read(state, name) {
+            // Before authentication a private group asks for it; after, it stays invisible.
+            return Ok(if state.user.is_none() { Access::AuthRequired } else { Access::NoSuch });
+        }
+        Ok(self.store.group(name)?.map_or(Access::NoSuch, Access::Open))
+    }
+
+    /// A group this session may read, with its counters.
+    fn group(&self, state: &State, name: &str) -> Result<Option<GroupMeta>> {
+        match self.access(state, name)? {
+            Access::Open(meta) => Ok(Some(meta)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The groups this session may read, with their counters, sorted by name.
+    fn groups(&self, state: &State) -> Result<Vec<(String, GroupMeta)>> {
+        Ok(self.store.groups()?.into_iter().filter(|(name, _)| self.can_read(state, name)).collect())
+    }
+
+    /// An article is visible if one of its groups is.
+    fn visible(&self, state: &State, memberships: &[(u32, u64)]) -> Result<bool> {
+        if !self.private {
+            return Ok(true);
+        }
+        for (gid, _) in memberships {
+            if let Some(name) = self.store.group_name(*gid)?
+                && self.can_read(state, &name)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// A stored `group:number …` list without the groups this session may not see.
+    fn xref<'a>(&self, state: &State, xref: &'a [u8]) -> std::borrow::Cow<'a, [u8]> {
+        if !self.private {
+            return std::borrow::Cow::Borrowed(xref);
+        }
+        let kept: Vec<&[u8]> = xref
+            .split(|&b| b == b' ')
+            .filter(|part| {
+                let name = part.rsplitn(2, |&b| b == b':').nth(1).unwrap_or(part);
+                self.can_read(state, &String::from_utf8_lossy(name))
+            })
+            .collect();
+        std::borrow::Cow::Owned(kept.join(&b' '))
     }
 }
 
@@ -52,12 +126,31 @@ pub struct State {
     pub article: Option<u64>,
     /// slrn 1.0 turns XOVER off on `:bytes`; INN answers in the old form until CAPABILITIES.
     pub sent_capabilities: bool,
+    /// The connection is encrypted (NNTPS or after STARTTLS).
+    pub tls: bool,
+    /// COMPRESS DEFLATE is active.
+    pub compressed: bool,
+    /// The user AUTHINFO accepted.
+    pub user: Option<String>,
+    /// AUTHINFO USER given, PASS awaited.
+    pending_user: Option<String>,
+}
+
+impl State {
+    /// A session's state right after the greeting (RFC 4642 §2.2.2 returns to it after TLS).
+    pub fn fresh(tls: bool) -> State {
+        State { tls, ..State::default() }
+    }
 }
 
 /// How a command left the session.
 pub enum Flow {
     Continue,
     Quit,
+    /// `382` was sent: the session must start TLS before reading anything else.
+    StartTls,
+    /// `206` was sent: the session must wrap itself in DEFLATE.
+    Compress,
     /// A long response continues: call [`resume`] until it returns `None`.
     More(Cursor),
 }
@@ -153,13 +246,45 @@ fn run(ctx: &Context, state: &mut State, command: Command, out: &mut Vec<u8>) ->
         }
         Command::Xrover(spec) => return hdr(ctx, state, "References", spec, HdrKind::Xrover, out),
         Command::XgTitle(pattern) => {
+            // RFC 2980 §2.4: without an argument, the current group.
+            let pattern = match (pattern, &state.group) {
+                (Some(p), _) => p,
+                (None, Some((name, _))) => name.clone(),
+                (None, None) => {
+                    response::status(out, 412, "No newsgroup selected");
+                    return Ok(Flow::Continue);
+                }
+            };
             response::status(out, 282, "Descriptions follow");
-            newsgroups(ctx, pattern.as_deref(), out)?;
+            newsgroups(ctx, state, Some(&pattern), out)?;
         }
-        Command::Xpath(id) => xpath(ctx, &id, out)?,
+        Command::Xpath(id) => xpath(ctx, state, &id, out)?,
         Command::Xthread(spec) => xthread(ctx, state, spec, out)?,
+        Command::AuthUser(name) => authinfo(ctx, state, Some(name), None, out),
+        Command::AuthPass(password) => authinfo(ctx, state, None, Some(password), out),
+        Command::StartTls => {
+            // RFC 4642 §2.2.1: 502 once TLS is active or the client authenticated.
+            if state.tls || state.user.is_some() || state.compressed {
+                response::status(out, 502, "STARTTLS not allowed now");
+            } else if !ctx.tls_available {
+                response::status(out, 580, "Can not initiate TLS negotiation: no certificate configured");
+            } else {
+                response::status(out, 382, "Continue with TLS negotiation");
+                return Ok(Flow::StartTls);
+            }
+        }
+        Command::Compress(algorithm) => {
+            if state.compressed {
+                response::status(out, 502, "Compression already active");
+            } else if algorithm != "DEFLATE" {
+                response::status(out, 503, "Compression algorithm not supported");
+            } else {
+                response::status(out, 206, "Compression active");
+                return Ok(Flow::Compress);
+            }
+        }
         Command::List(kind) => list(ctx, state, kind, out)?,
-        Command::NewGroups(date) => newgroups(ctx, date.timestamp(current_year()), out)?,
+        Command::NewGroups(date) => newgroups(ctx, state, date.timestamp(current_year()), out)?,
         Command::NewNews { wildmat, date } => {
             let since = date.timestamp(current_year()).unwrap_or(0);
             response::status(out, 230, "List of new articles follows");
@@ -188,7 +313,7 @@ fn capabilities(ctx: &Context, state: &mut State, out: &mut Vec<u8>) {
     if ctx.groups.values().any(|g| g.subscribe) {
         list.push_str(" SUBSCRIPTIONS");
     }
-    for cap in [
+    let mut caps = vec![
         "VERSION 2",
         concat!("IMPLEMENTATION listnews ", env!("CARGO_PKG_VERSION")),
         "READER",
@@ -199,10 +324,56 @@ fn capabilities(ctx: &Context, state: &mut State, out: &mut Vec<u8>) {
         // Private extensions (RFC 3977 §3.3.1): XPAT (RFC 2980; tin reads it) and XTHREAD.
         "XPAT",
         "XTHREAD",
-    ] {
+    ];
+    if ctx.tls_available && !state.tls && state.user.is_none() && !state.compressed {
+        caps.push("STARTTLS");
+    }
+    if !ctx.users.is_empty() && state.user.is_none() {
+        // RFC 4643 §2.1: without USER while it would be refused (no TLS yet).
+        caps.push(if state.tls || ctx.allow_plaintext_auth { "AUTHINFO USER" } else { "AUTHINFO" });
+    }
+    if !state.compressed {
+        caps.push("COMPRESS DEFLATE");
+    }
+    for cap in caps {
         response::line(out, cap.as_bytes());
     }
     response::end(out);
+}
+
+/// AUTHINFO USER / PASS (RFC 4643 §2.3).
+fn authinfo(ctx: &Context, state: &mut State, user: Option<String>, password: Option<String>, out: &mut Vec<u8>) {
+    if state.user.is_some() {
+        response::status(out, 502, "Already authenticated");
+        return;
+    }
+    if !state.tls && !ctx.allow_plaintext_auth {
+        response::status(out, 483, "Encryption required: use STARTTLS or NNTPS first");
+        return;
+    }
+    if let Some(name) = user {
+        state.pending_user = Some(name);
+        response::status(out, 381, "Password required");
+        return;
+    }
+    let Some(name) = state.pending_user.take() else {
+        response::status(out, 482, "Authentication commands issued out of sequence");
+        return;
+    };
+    let password = password.unwrap_or_default();
+    let ok = ctx.users.get(&name).is_some_and(|hash| {
+        use argon2::PasswordVerifier;
+        argon2::PasswordHash::new(hash)
+            .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    });
+    if ok {
+        tracing::info!(user = name, "authenticated");
+        state.user = Some(name);
+        response::status(out, 281, "Authentication accepted");
+    } else {
+        tracing::info!(user = name, "authentication failed");
+        response::status(out, 481, "Authentication failed");
+    }
 }
 
 fn help(out: &mut Vec<u8>) {
@@ -224,17 +395,28 @@ fn post(ctx: &Context, state: &State, out: &mut Vec<u8>) {
     }
 }
 
-fn select_group(ctx: &Context, state: &mut State, name: &str) -> Result<Option<GroupMeta>> {
-    let Some(meta) = ctx.group(name)? else { return Ok(None) };
-    state.group = Some((name.to_string(), meta.id));
-    state.article = (meta.count > 0).then_some(meta.low);
-    Ok(Some(meta))
+/// Makes `name` the current group; writes the error response when it cannot be.
+fn select_group(ctx: &Context, state: &mut State, name: &str, out: &mut Vec<u8>) -> Result<Option<GroupMeta>> {
+    match ctx.access(state, name)? {
+        Access::Open(meta) => {
+            state.group = Some((name.to_string(), meta.id));
+            state.article = (meta.count > 0).then_some(meta.low);
+            Ok(Some(meta))
+        }
+        Access::AuthRequired => {
+            response::status(out, 480, "Authentication required");
+            Ok(None)
+        }
+        Access::NoSuch => {
+            response::status(out, 411, format_args!("No such newsgroup: {name}"));
+            Ok(None)
+        }
+    }
 }
 
 fn group(ctx: &Context, state: &mut State, name: &str, out: &mut Vec<u8>) -> Result<()> {
-    match select_group(ctx, state, name)? {
-        Some(m) => response::status(out, 211, format_args!("{} {} {} {}", m.count, m.low, m.high, name)),
-        None => response::status(out, 411, format_args!("No such newsgroup: {name}")),
+    if let Some(m) = select_group(ctx, state, name, out)? {
+        response::status(out, 211, format_args!("{} {} {} {}", m.count, m.low, m.high, name));
     }
     Ok(())
 }
@@ -256,15 +438,12 @@ fn listgroup(
     out: &mut Vec<u8>,
 ) -> Result<Flow> {
     let meta = match name {
-        Some(name) => match select_group(ctx, state, name)? {
+        Some(name) => match select_group(ctx, state, name, out)? {
             Some(m) => m,
-            None => {
-                response::status(out, 411, format_args!("No such newsgroup: {name}"));
-                return Ok(Flow::Continue);
-            }
+            None => return Ok(Flow::Continue),
         },
         None => match &state.group {
-            Some((name, _)) => match ctx.group(name)? {
+            Some((name, _)) => match ctx.group(state, name)? {
                 Some(m) => m,
                 None => {
                     response::status(out, 412, "No newsgroup selected");
@@ -324,11 +503,11 @@ fn find_article(
         Some(ArticleRef::MessageId(id)) => match ctx.store.article_by_message_id(&id)? {
             // By message-id the state does not change; the number is reported if the
             // article is in the current group, else 0 (RFC 3977 §6.2.1.2).
-            Some(a) => {
+            Some(a) if ctx.visible(state, &a.memberships)? => {
                 let num = state.group.as_ref().and_then(|(_, gid)| a.number_in(*gid)).unwrap_or(0);
                 Ok(Some((num, a)))
             }
-            None => {
+            _ => {
                 response::status(out, 430, "No article with that message-id");
                 Ok(None)
             }
@@ -376,10 +555,10 @@ fn find_article(
 }
 
 /// Names and numbers of the groups in `memberships` (those still configured).
-fn group_names(ctx: &Context, memberships: &[(u32, u64)]) -> Result<Vec<(String, u64)>> {
+fn group_names(ctx: &Context, state: &State, memberships: &[(u32, u64)]) -> Result<Vec<(String, u64)>> {
     let mut names = Vec::with_capacity(memberships.len());
     for (gid, num) in memberships {
-        if let Some(name) = ctx.store.group_name(*gid)?.filter(|n| ctx.groups.contains_key(n)) {
+        if let Some(name) = ctx.store.group_name(*gid)?.filter(|n| ctx.can_read(state, n)) {
             names.push((name, *num));
         }
     }
@@ -388,8 +567,8 @@ fn group_names(ctx: &Context, memberships: &[(u32, u64)]) -> Result<Vec<(String,
 
 /// The headers a news server adds on output: Path, Newsgroups and Xref (RFC 5536 §3.1.4-5,
 /// §3.2.14), from the article's memberships.
-fn served_headers(ctx: &Context, memberships: &[(u32, u64)], out: &mut Vec<u8>) -> Result<()> {
-    let names = group_names(ctx, memberships)?;
+fn served_headers(ctx: &Context, state: &State, memberships: &[(u32, u64)], out: &mut Vec<u8>) -> Result<()> {
+    let names = group_names(ctx, state, memberships)?;
     let _ = write!(out, "Path: {}!not-for-mail\r\nNewsgroups: ", ctx.hostname);
     for (i, (name, _)) in names.iter().enumerate() {
         if i > 0 {
@@ -425,7 +604,7 @@ fn article(
     }
     out.reserve(article.wire().len() + 200);
     if matches!(kind, Retrieve::Article | Retrieve::Head) {
-        served_headers(ctx, &article.memberships, out)?;
+        served_headers(ctx, state, &article.memberships, out)?;
         out.extend_from_slice(article.head());
     }
     if kind == Retrieve::Article {
@@ -455,7 +634,7 @@ fn resolve_range(
     };
     match range {
         Some(r) => {
-            let Some(meta) = ctx.group(&name)? else {
+            let Some(meta) = ctx.group(state, &name)? else {
                 response::status(out, 412, "No newsgroup selected");
                 return Ok(None);
             };
@@ -481,7 +660,7 @@ fn over(ctx: &Context, state: &mut State, spec: Option<RangeSpec>, legacy: bool,
                 response::status(out, 430, "No article with that message-id");
                 return Ok(Flow::Continue);
             };
-            let Some(article) = ctx.store.article(entry.aid)? else {
+            let Some(article) = ctx.store.article_meta(entry.aid)?.filter(|a| ctx.visible(state, &a.memberships).unwrap_or(false)) else {
                 response::status(out, 430, "No article with that message-id");
                 return Ok(Flow::Continue);
             };
@@ -495,7 +674,7 @@ fn over(ctx: &Context, state: &mut State, spec: Option<RangeSpec>, legacy: bool,
             };
             let shown = state.group.as_ref().and_then(|(_, g)| article.number_in(*g)).unwrap_or(0);
             response::status(out, 224, "Overview information follows");
-            overview::write_line(out, shown, e.fields(), &ctx.hostname, e.xref());
+            overview::write_line(out, shown, e.fields(), &ctx.hostname, &ctx.xref(state, e.xref()));
             response::end(out);
             return Ok(Flow::Continue);
         }
@@ -566,13 +745,17 @@ fn hdr(
     let code = kind.code();
     let range = match spec {
         Some(RangeSpec::MessageId(id)) => {
-            let Some(entry) = ctx.store.message_id(&id)?.filter(|e| e.aid != 0) else {
+            let visible = match ctx.store.message_id(&id)?.filter(|e| e.aid != 0) {
+                Some(e) => ctx.store.article_meta(e.aid)?.filter(|m| ctx.visible(state, &m.memberships).unwrap_or(false)).map(|_| e),
+                None => None,
+            };
+            let Some(entry) = visible else {
                 response::status(out, 430, "No article with that message-id");
                 return Ok(Flow::Continue);
             };
             response::status(out, code, "Headers follow");
             let mut value = Vec::new();
-            field_value(ctx, entry.aid, None, &field, &mut value)?;
+            field_value(ctx, state, entry.aid, None, &field, &mut value)?;
             if kind.filter().is_none_or(|w| w.matches_bytes(&value)) {
                 // HDR shows 0 for a message-id (RFC 3977 §8.5.2); the X commands the id.
                 let mut line = if matches!(kind, HdrKind::Hdr) { b"0".to_vec() } else { id.into_bytes() };
@@ -613,6 +796,7 @@ fn hdr(
 /// its overview entry when the caller has it at hand.
 fn field_value(
     ctx: &Context,
+    state: &State,
     aid: u64,
     entry: Option<&OverviewEntry>,
     field: &HdrField,
@@ -620,13 +804,13 @@ fn field_value(
 ) -> Result<()> {
     match field {
         HdrField::Overview(_) | HdrField::Xref => match entry {
-            Some(e) => entry_field(ctx, e, field, out),
+            Some(e) => entry_field(ctx, state, e, field, out),
             None => {
                 if let Some(meta) = ctx.store.article_meta(aid)?
                     && let Some(&(gid, num)) = meta.memberships.first()
                     && let Some(e) = ctx.store.overview(gid, num)?
                 {
-                    entry_field(ctx, &e, field, out);
+                    entry_field(ctx, state, &e, field, out);
                 }
             }
         },
@@ -635,7 +819,7 @@ fn field_value(
         }
         HdrField::Newsgroups => {
             if let Some(meta) = ctx.store.article_meta(aid)? {
-                for (i, (name, _)) in group_names(ctx, &meta.memberships)?.iter().enumerate() {
+                for (i, (name, _)) in group_names(ctx, state, &meta.memberships)?.iter().enumerate() {
                     if i > 0 {
                         out.push(b',');
                     }
@@ -654,13 +838,13 @@ fn field_value(
     Ok(())
 }
 
-fn entry_field(ctx: &Context, entry: &OverviewEntry, field: &HdrField, out: &mut Vec<u8>) {
+fn entry_field(ctx: &Context, state: &State, entry: &OverviewEntry, field: &HdrField, out: &mut Vec<u8>) {
     match field {
         HdrField::Overview(i) => out.extend_from_slice(entry.field(*i)),
         HdrField::Xref => {
             out.extend_from_slice(ctx.hostname.as_bytes());
             out.push(b' ');
-            out.extend_from_slice(entry.xref());
+            out.extend_from_slice(&ctx.xref(state, entry.xref()));
         }
         _ => {}
     }
@@ -697,7 +881,7 @@ fn header_value<'a>(head: &'a [u8], name: &str) -> Option<&'a [u8]> {
 fn list(ctx: &Context, state: &State, kind: ListKind, out: &mut Vec<u8>) -> Result<()> {
     let matching = |pattern: Option<&str>| -> Result<Vec<(String, GroupMeta)>> {
         let wildmat = pattern.map_or_else(Wildmat::any, Wildmat::parse);
-        Ok(ctx.groups()?.into_iter().filter(|(name, _)| wildmat.matches(name)).collect())
+        Ok(ctx.groups(state)?.into_iter().filter(|(name, _)| wildmat.matches(name)).collect())
     };
     match kind {
         ListKind::Active(pattern) => {
@@ -726,7 +910,7 @@ fn list(ctx: &Context, state: &State, kind: ListKind, out: &mut Vec<u8>) -> Resu
         }
         ListKind::Newsgroups(pattern) => {
             response::status(out, 215, "Descriptions follow");
-            newsgroups(ctx, pattern.as_deref(), out)?;
+            newsgroups(ctx, state, pattern.as_deref(), out)?;
         }
         ListKind::Motd => match &ctx.motd {
             Some(motd) => {
@@ -740,7 +924,8 @@ fn list(ctx: &Context, state: &State, kind: ListKind, out: &mut Vec<u8>) -> Resu
         },
         ListKind::Subscriptions => {
             let groups: Vec<&String> = {
-                let mut g: Vec<&String> = ctx.groups.values().filter(|g| g.subscribe).map(|g| &g.name).collect();
+                let mut g: Vec<&String> =
+                    ctx.groups.values().filter(|g| g.subscribe && ctx.can_read(state, &g.name)).map(|g| &g.name).collect();
                 g.sort();
                 g
             };
@@ -783,9 +968,9 @@ fn list(ctx: &Context, state: &State, kind: ListKind, out: &mut Vec<u8>) -> Resu
 }
 
 /// The body of LIST NEWSGROUPS and XGTITLE: `group<TAB>description`, then the terminator.
-fn newsgroups(ctx: &Context, pattern: Option<&str>, out: &mut Vec<u8>) -> Result<()> {
+fn newsgroups(ctx: &Context, state: &State, pattern: Option<&str>, out: &mut Vec<u8>) -> Result<()> {
     let wildmat = pattern.map_or_else(Wildmat::any, Wildmat::parse);
-    for (name, _) in ctx.groups()? {
+    for (name, _) in ctx.groups(state)? {
         if wildmat.matches(&name) {
             let description = ctx.groups.get(&name).map_or("", |g| g.description.as_str());
             let mut line = name.into_bytes();
@@ -799,17 +984,17 @@ fn newsgroups(ctx: &Context, pattern: Option<&str>, out: &mut Vec<u8>) -> Result
 }
 
 /// XPATH (RFC 2980 §2.10): where an article is, as `group/number` pairs.
-fn xpath(ctx: &Context, id: &str, out: &mut Vec<u8>) -> Result<()> {
+fn xpath(ctx: &Context, state: &State, id: &str, out: &mut Vec<u8>) -> Result<()> {
     let meta = match ctx.store.message_id(id)?.filter(|e| e.aid != 0) {
         Some(e) => ctx.store.article_meta(e.aid)?,
         None => None,
     };
-    let Some(meta) = meta else {
+    let Some(meta) = meta.filter(|m| ctx.visible(state, &m.memberships).unwrap_or(false)) else {
         response::status(out, 430, "No article with that message-id");
         return Ok(());
     };
     let mut paths: Vec<String> =
-        group_names(ctx, &meta.memberships)?.into_iter().map(|(name, num)| format!("{name}/{num}")).collect();
+        group_names(ctx, state, &meta.memberships)?.into_iter().map(|(name, num)| format!("{name}/{num}")).collect();
     paths.sort();
     response::status(out, 223, paths.join(" "));
     Ok(())
@@ -845,8 +1030,14 @@ fn xthread(ctx: &Context, state: &mut State, spec: Option<ArticleRef>, out: &mut
             }
         }
     };
-    let known = ctx.store.message_id(&id)?.is_some_and(|e| e.aid != 0);
-    let thread = if known { ctx.store.thread(&id)? } else { None };
+    // Any id the thread graph knows works, a placeholder's too (a reader following a
+    // References link to a missing parent); an article in a group this session cannot see
+    // does not.
+    let hidden = match ctx.store.message_id(&id)?.filter(|e| e.aid != 0) {
+        Some(e) => !ctx.store.article_meta(e.aid)?.is_some_and(|m| ctx.visible(state, &m.memberships).unwrap_or(false)),
+        None => false,
+    };
+    let thread = if hidden { None } else { ctx.store.thread(&id)? };
     let Some(thread) = thread else {
         response::status(out, 430, "No article with that message-id");
         return Ok(());
@@ -855,6 +1046,8 @@ fn xthread(ctx: &Context, state: &mut State, spec: Option<ArticleRef>, out: &mut
     let current = state.group.as_ref().map(|(_, gid)| *gid);
     for entry in thread {
         let meta = if entry.aid != 0 { ctx.store.article_meta(entry.aid)? } else { None };
+        // Articles this session may not see show as placeholders.
+        let meta = meta.filter(|m| ctx.visible(state, &m.memberships).unwrap_or(false));
         let overview = match &meta {
             Some(m) => match m.memberships.first() {
                 Some(&(gid, num)) => ctx.store.overview(gid, num)?,
@@ -868,7 +1061,7 @@ fn xthread(ctx: &Context, state: &mut State, spec: Option<ArticleRef>, out: &mut
                 let _ = write!(out, "{num}\t");
                 out.extend_from_slice(e.fields());
                 let _ = write!(out, "\tXref: {} ", ctx.hostname);
-                out.extend_from_slice(e.xref());
+                out.extend_from_slice(&ctx.xref(state, e.xref()));
             }
             // A placeholder: referenced by the thread, never seen here.
             _ => {
@@ -881,10 +1074,10 @@ fn xthread(ctx: &Context, state: &mut State, spec: Option<ArticleRef>, out: &mut
     Ok(())
 }
 
-fn newgroups(ctx: &Context, since: Option<i64>, out: &mut Vec<u8>) -> Result<()> {
+fn newgroups(ctx: &Context, state: &State, since: Option<i64>, out: &mut Vec<u8>) -> Result<()> {
     response::status(out, 231, "List of new newsgroups follows");
     if let Some(since) = since {
-        for (name, meta) in ctx.groups()? {
+        for (name, meta) in ctx.groups(state)? {
             if meta.created >= since {
                 response::line_fmt(out, format_args!("{name} {} {} n", meta.high, meta.low));
             }
@@ -896,12 +1089,12 @@ fn newgroups(ctx: &Context, since: Option<i64>, out: &mut Vec<u8>) -> Result<()>
 
 /// Continues a chunked listing; returns the cursor for the next chunk, or `None` once the
 /// terminating `.` line has been written.
-pub fn resume(ctx: &Context, cursor: Cursor, out: &mut Vec<u8>) -> std::result::Result<Option<Cursor>, StoreError> {
+pub fn resume(ctx: &Context, state: &State, cursor: Cursor, out: &mut Vec<u8>) -> std::result::Result<Option<Cursor>, StoreError> {
     match cursor {
         Cursor::Over { gid, next, end } => {
             for item in ctx.store.overview_range(gid, next, end) {
                 let (num, entry) = item?;
-                overview::write_line(out, num, entry.fields(), &ctx.hostname, entry.xref());
+                overview::write_line(out, num, entry.fields(), &ctx.hostname, &ctx.xref(state, entry.xref()));
                 if out.len() >= CHUNK && num < end {
                     return Ok(Some(Cursor::Over { gid, next: num + 1, end }));
                 }
@@ -912,7 +1105,7 @@ pub fn resume(ctx: &Context, cursor: Cursor, out: &mut Vec<u8>) -> std::result::
             for item in ctx.store.overview_range(gid, next, end) {
                 let (num, entry) = item?;
                 value.clear();
-                field_value(ctx, entry.article_id(), Some(&entry), &field, &mut value)?;
+                field_value(ctx, state, entry.article_id(), Some(&entry), &field, &mut value)?;
                 if filter.as_ref().is_none_or(|w| w.matches_bytes(&value)) {
                     let _ = write!(out, "{num} ");
                     out.extend_from_slice(&value);
@@ -942,7 +1135,7 @@ pub fn resume(ctx: &Context, cursor: Cursor, out: &mut Vec<u8>) -> std::result::
                     let name = match names.get(gid) {
                         Some(n) => n.clone(),
                         None => {
-                            let n = ctx.store.group_name(*gid)?.filter(|n| ctx.groups.contains_key(n));
+                            let n = ctx.store.group_name(*gid)?.filter(|n| ctx.can_read(state, n));
                             names.insert(*gid, n.clone());
                             n
                         }

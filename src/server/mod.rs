@@ -1,71 +1,211 @@
-//! The NNTP server: listeners, one tokio task per connection, graceful stop.
+//! The NNTP server: plain, STARTTLS and implicit-TLS listeners, the PROXY protocol,
+//! connection limits, one tokio task per connection, reload and graceful stop.
 
 pub mod commands;
 mod session;
+mod stream;
 pub mod thread_view;
+mod tls;
 
-use std::net::SocketAddr;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
+use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
+use crate::protocol::proxy::{self, ProxyHeader};
 use crate::store::Store;
 pub use commands::Context;
 use session::Session;
+use stream::BoxStream;
 
-/// A running server: its bound addresses and a handle to stop it.
+/// How long a client may take to send its PROXY header or finish a TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a stop waits for sessions to finish their responses.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Clone, Copy)]
+struct Limits {
+    max_connections: usize,
+    max_per_ip: usize,
+    idle: Duration,
+}
+
+/// What every session shares; the context, TLS and limits are replaced on reload.
+pub struct Shared {
+    ctx: RwLock<Arc<Context>>,
+    tls: RwLock<Option<TlsAcceptor>>,
+    limits: RwLock<Limits>,
+    shutdown: watch::Receiver<bool>,
+    per_ip: Mutex<HashMap<IpAddr, usize>>,
+    active: AtomicUsize,
+    drained: Notify,
+}
+
+impl Shared {
+    pub fn context(&self) -> Arc<Context> {
+        self.ctx.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    pub fn tls_acceptor(&self) -> Option<TlsAcceptor> {
+        self.tls.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+    fn limits(&self) -> Limits {
+        *self.limits.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a connection from `ip`, or says why it is refused.
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, &'static str> {
+        let limits = self.limits();
+        let mut per_ip = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        if self.active.load(Ordering::SeqCst) >= limits.max_connections {
+            return Err("Too many connections, try again later");
+        }
+        let n = per_ip.entry(ip).or_default();
+        if *n >= limits.max_per_ip {
+            return Err("Too many connections from your address");
+        }
+        *n += 1;
+        self.active.fetch_add(1, Ordering::SeqCst);
+        Ok(Slot { shared: self.clone(), ip })
+    }
+}
+
+/// A counted connection; dropping it frees the slot.
+struct Slot {
+    shared: Arc<Shared>,
+    ip: IpAddr,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut per_ip = self.shared.per_ip.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = per_ip.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                per_ip.remove(&self.ip);
+            }
+        }
+        if self.shared.active.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.shared.drained.notify_waiters();
+        }
+    }
+}
+
+/// A running server: its bound addresses and a handle to stop or reload it.
 pub struct Server {
+    /// Plain listeners, then TLS ones, in config order.
     pub addrs: Vec<SocketAddr>,
+    pub tls_addrs: Vec<SocketAddr>,
+    shared: Arc<Shared>,
+    store: Store,
     stop: watch::Sender<bool>,
     tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
+fn limits_of(config: &Config) -> Limits {
+    Limits {
+        max_connections: config.server.max_connections,
+        max_per_ip: config.server.max_connections_per_ip,
+        idle: Duration::from_secs(config.server.idle_timeout_secs),
+    }
+}
+
+fn tls_of(config: &Config) -> anyhow::Result<Option<TlsAcceptor>> {
+    match (&config.server.tls_cert, &config.server.tls_key) {
+        (Some(cert), Some(key)) => Ok(Some(tls::acceptor(cert, key)?)),
+        _ => Ok(None),
+    }
+}
+
 impl Server {
-    /// Binds every `listen` address of `config` (port 0 picks a free port) and starts serving
+    /// Binds every listener of `config` (port 0 picks a free port) and starts serving
     /// `store`. Configured groups missing from the store are created empty.
     pub async fn start(config: &Config, store: Store) -> anyhow::Result<Server> {
-        {
-            let mut batch = store.batch();
-            for g in &config.groups {
-                batch.ensure_group(&g.name, crate::import::now())?;
+        ensure_groups(config, &store)?;
+        let (stop, shutdown) = watch::channel(false);
+        let shared = Arc::new(Shared {
+            ctx: RwLock::new(Context::new(store.clone(), config)),
+            tls: RwLock::new(tls_of(config)?),
+            limits: RwLock::new(limits_of(config)),
+            shutdown,
+            per_ip: Mutex::new(HashMap::new()),
+            active: AtomicUsize::new(0),
+            drained: Notify::new(),
+        });
+        let mut server = Server { addrs: Vec::new(), tls_addrs: Vec::new(), shared, store, stop, tasks: Vec::new() };
+        for (addrs, tls) in [(&config.server.listen, false), (&config.server.listen_tls, true)] {
+            for addr in addrs {
+                let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+                let local = listener.local_addr()?;
+                let proxied = config.server.proxy_protocol.contains(addr);
+                tracing::info!(%local, tls, proxied, "listening");
+                if tls { server.tls_addrs.push(local) } else { server.addrs.push(local) }
+                let shared = server.shared.clone();
+                let stopped = server.stop.subscribe();
+                server.tasks.push(tokio::spawn(accept_loop(listener, shared, tls, proxied, stopped)));
             }
-            batch.commit()?;
         }
-        let ctx = Context::new(store, config);
-        let idle = Duration::from_secs(config.server.idle_timeout_secs);
-        let (stop, stopped) = watch::channel(false);
-        let mut addrs = Vec::new();
-        let mut tasks = Vec::new();
-        for addr in &config.server.listen {
-            let listener =
-                TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-            let local = listener.local_addr()?;
-            tracing::info!(%local, "listening");
-            addrs.push(local);
-            tasks.push(tokio::spawn(accept_loop(listener, ctx.clone(), idle, stopped.clone())));
-        }
-        Ok(Server { addrs, stop, tasks })
+        Ok(server)
     }
 
-    /// Stops accepting; open sessions end when their clients leave.
+    /// Takes a new configuration: groups, users, limits and the TLS certificate. Connections
+    /// stay up; listeners are not rebound (a changed `listen` needs a restart).
+    pub fn reload(&self, config: &Config) -> anyhow::Result<()> {
+        ensure_groups(config, &self.store)?;
+        let tls = tls_of(config)?;
+        *self.shared.tls.write().unwrap_or_else(|e| e.into_inner()) = tls;
+        *self.shared.limits.write().unwrap_or_else(|e| e.into_inner()) = limits_of(config);
+        *self.shared.ctx.write().unwrap_or_else(|e| e.into_inner()) = Context::new(self.store.clone(), config);
+        Ok(())
+    }
+
+    /// Connections open now.
+    pub fn connections(&self) -> usize {
+        self.shared.active.load(Ordering::SeqCst)
+    }
+
+    /// Stops accepting, lets every session finish the response it is sending and closes it
+    /// (400), waiting up to 30 s.
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         for t in self.tasks {
             let _ = t.await;
         }
+        let drained = async {
+            while self.shared.active.load(Ordering::SeqCst) > 0 {
+                let notified = self.shared.drained.notified();
+                if self.shared.active.load(Ordering::SeqCst) == 0 {
+                    break;
+                }
+                notified.await;
+            }
+        };
+        let _ = tokio::time::timeout(DRAIN_TIMEOUT, drained).await;
     }
 }
 
-async fn accept_loop(listener: TcpListener, ctx: Arc<Context>, idle: Duration, mut stopped: watch::Receiver<bool>) {
+fn ensure_groups(config: &Config, store: &Store) -> anyhow::Result<()> {
+    let mut batch = store.batch();
+    for g in &config.groups {
+        batch.ensure_group(&g.name, crate::import::now())?;
+    }
+    batch.commit()?;
+    Ok(())
+}
+
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: bool, proxied: bool, mut stopped: watch::Receiver<bool>) {
     loop {
         tokio::select! {
             _ = stopped.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    tokio::spawn(serve_connection(stream, peer, ctx.clone(), idle));
+                    tokio::spawn(serve_connection(stream, peer, shared.clone(), tls, proxied));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -77,15 +217,75 @@ async fn accept_loop(listener: TcpListener, ctx: Arc<Context>, idle: Duration, m
     }
 }
 
-async fn serve_connection(stream: TcpStream, peer: SocketAddr, ctx: Arc<Context>, idle: Duration) {
+/// Reads a PROXY header exactly (nothing past it), returning the client's address.
+async fn read_proxy_header(stream: &mut TcpStream) -> std::io::Result<Option<SocketAddr>> {
+    let mut buf = Vec::with_capacity(232);
+    let mut want = 16;
+    loop {
+        let start = buf.len();
+        buf.resize(want, 0);
+        stream.read_exact(&mut buf[start..]).await?;
+        match proxy::parse(&buf) {
+            ProxyHeader::Parsed { len, source } if len == buf.len() => return Ok(source),
+            ProxyHeader::Parsed { len, .. } => want = len,
+            // v1 ends at CRLF: read on a byte at a time; v2 says its length in 16 octets.
+            ProxyHeader::Incomplete => {
+                want = if buf.starts_with(b"PROXY ") { buf.len() + 1 } else { 16 + u16::from_be_bytes([buf[14], buf[15]]) as usize }
+            }
+            ProxyHeader::Invalid(why) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why)),
+        }
+        if want > 16 + 216 {
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "PROXY header too long"));
+        }
+    }
+}
+
+async fn serve_connection(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>, tls: bool, proxied: bool) {
     // A status line and its body leave in one write; without NODELAY, Nagle plus delayed
     // ACK would still stall small responses by 40 ms (INN's nnrpd does).
-    if let Err(e) = stream.set_nodelay(true) {
+    if let Err(e) = tcp.set_nodelay(true) {
         tracing::debug!(%peer, error = %e, "set_nodelay failed");
     }
-    tracing::debug!(%peer, "connected");
-    if let Err(e) = Session::new(stream, ctx, idle).run().await {
-        tracing::debug!(%peer, error = %e, "session ended with an error");
+    let client = if proxied {
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, read_proxy_header(&mut tcp)).await {
+            Ok(Ok(source)) => source.unwrap_or(peer),
+            Ok(Err(e)) => {
+                tracing::info!(%peer, error = %e, "bad PROXY header; closing");
+                return;
+            }
+            Err(_) => return,
+        }
+    } else {
+        peer
+    };
+    let slot = shared.admit(client.ip());
+    let stream: BoxStream = if tls {
+        let Some(acceptor) = shared.tls_acceptor() else { return };
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            Ok(Ok(s)) => Box::new(s),
+            Ok(Err(e)) => {
+                tracing::debug!(%client, error = %e, "TLS handshake failed");
+                return;
+            }
+            Err(_) => return,
+        }
+    } else {
+        Box::new(tcp)
+    };
+    let _slot = match slot {
+        Ok(slot) => slot,
+        Err(why) => {
+            tracing::info!(%client, why, "connection refused");
+            let mut stream = stream;
+            let _ = stream.write_all(format!("400 {why}\r\n").as_bytes()).await;
+            let _ = stream.shutdown().await;
+            return;
+        }
+    };
+    tracing::debug!(%client, tls, "connected");
+    let idle = shared.limits().idle;
+    if let Err(e) = Session::new(stream, shared, tls, idle).run().await {
+        tracing::debug!(%client, error = %e, "session ended with an error");
     }
-    tracing::debug!(%peer, "disconnected");
+    tracing::debug!(%client, "disconnected");
 }

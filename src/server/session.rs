@@ -9,9 +9,11 @@ use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::commands::{self, CHUNK, Context, Cursor, Flow, State};
+use super::Shared;
+use super::commands::{self, CHUNK, Cursor, Flow, State};
+use super::stream::{BoxStream, Deflated, nothing};
 use crate::protocol::command::MAX_LINE;
 use crate::protocol::response;
 
@@ -25,9 +27,9 @@ enum Input {
     TooLong,
 }
 
-pub struct Session<S> {
-    stream: S,
-    ctx: Arc<Context>,
+pub struct Session {
+    stream: BoxStream,
+    shared: Arc<Shared>,
     state: State,
     inbuf: Vec<u8>,
     queue: VecDeque<Input>,
@@ -36,12 +38,12 @@ pub struct Session<S> {
     idle_timeout: Duration,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
-    pub fn new(stream: S, ctx: Arc<Context>, idle_timeout: Duration) -> Self {
+impl Session {
+    pub fn new(stream: BoxStream, shared: Arc<Shared>, tls: bool, idle_timeout: Duration) -> Self {
         Session {
             stream,
-            ctx,
-            state: State::default(),
+            shared,
+            state: State::fresh(tls),
             inbuf: Vec::with_capacity(1024),
             queue: VecDeque::new(),
             discarding: false,
@@ -51,12 +53,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     pub async fn run(mut self) -> std::io::Result<()> {
         let mut greeting = Vec::new();
+        let hostname = self.shared.context().hostname.clone();
         response::status(
             &mut greeting,
             201,
-            format_args!("{} listnews {} ready (posting prohibited)", self.ctx.hostname, env!("CARGO_PKG_VERSION")),
+            format_args!("{hostname} listnews {} ready (posting prohibited)", env!("CARGO_PKG_VERSION")),
         );
-        self.stream.write_all(&greeting).await?;
+        self.send(&greeting).await?;
+        let mut shutdown = self.shared.shutdown.clone();
         loop {
             self.frame();
             if !self.queue.is_empty() {
@@ -65,8 +69,19 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 }
                 continue;
             }
+            if *shutdown.borrow() {
+                let mut out = Vec::new();
+                response::status(&mut out, 400, "Server shutting down");
+                let _ = self.send(&out).await;
+                break;
+            }
             self.inbuf.reserve(READ_CHUNK);
-            let read = tokio::time::timeout(self.idle_timeout, self.stream.read_buf(&mut self.inbuf)).await;
+            let read = tokio::select! {
+                read = tokio::time::timeout(self.idle_timeout, self.stream.read_buf(&mut self.inbuf)) => read,
+                // Waiting for a command is where a shutdown may interrupt; a response under
+                // way always finishes first.
+                _ = shutdown.changed() => continue,
+            };
             match read {
                 Ok(Ok(0)) => break,
                 Ok(Ok(_)) => {}
@@ -74,13 +89,56 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
                 Err(_) => {
                     let mut out = Vec::new();
                     response::status(&mut out, 400, "Idle timeout, closing connection");
-                    let _ = self.stream.write_all(&out).await;
+                    let _ = self.send(&out).await;
                     break;
                 }
             }
         }
         let _ = self.stream.shutdown().await;
         Ok(())
+    }
+
+    /// Writes one buffer and flushes it (for DEFLATE: the per-response sync flush).
+    async fn send(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(buf).await?;
+        self.stream.flush().await
+    }
+
+    /// After `382` or `206`: nothing may follow in the old form. Pipelined plaintext behind
+    /// STARTTLS is the CVE-2011-0411 injection; the connection is closed instead.
+    fn input_pending(&self) -> bool {
+        !self.inbuf.is_empty() || !self.queue.is_empty()
+    }
+
+    async fn start_tls(&mut self) -> std::io::Result<bool> {
+        if self.input_pending() {
+            tracing::warn!("input pipelined behind STARTTLS; closing");
+            return Ok(false);
+        }
+        let Some(acceptor) = self.shared.tls_acceptor() else { return Ok(false) };
+        let plain = std::mem::replace(&mut self.stream, nothing());
+        match acceptor.accept(plain).await {
+            Ok(tls) => {
+                self.stream = Box::new(tls);
+                // RFC 4642 §2.2.2: back to the state just after the greeting.
+                self.state = State::fresh(true);
+                Ok(true)
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "TLS handshake failed");
+                Ok(false)
+            }
+        }
+    }
+
+    fn start_compression(&mut self) -> bool {
+        if self.input_pending() {
+            return false;
+        }
+        let inner = std::mem::replace(&mut self.stream, nothing());
+        self.stream = Box::new(Deflated::new(inner));
+        self.state.compressed = true;
+        true
     }
 
     /// Moves complete lines from the input buffer to the queue.
@@ -115,7 +173,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
 
     /// Answers queued commands in order; returns true once the client has quit.
     async fn answer_queue(&mut self) -> std::io::Result<bool> {
-        let ctx = self.ctx.clone();
+        let ctx = self.shared.context();
         let mut state = std::mem::take(&mut self.state);
         let mut queue = std::mem::take(&mut self.queue);
         let (state, queue, out, flow) = tokio::task::spawn_blocking(move || {
@@ -140,12 +198,20 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
         self.state = state;
         self.queue = queue;
         match flow {
-            Flow::Continue => self.stream.write_all(&out).await?,
+            Flow::Continue => self.send(&out).await?,
             Flow::Quit => {
-                self.stream.write_all(&out).await?;
+                self.send(&out).await?;
                 return Ok(true);
             }
             Flow::More(cursor) => self.send_chunks(out, cursor).await?,
+            Flow::StartTls => {
+                self.send(&out).await?;
+                return Ok(!self.start_tls().await?);
+            }
+            Flow::Compress => {
+                self.send(&out).await?;
+                return Ok(!self.start_compression());
+            }
         }
         Ok(false)
     }
@@ -154,10 +220,11 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
     async fn send_chunks(&mut self, mut out: Vec<u8>, cursor: Cursor) -> std::io::Result<()> {
         let mut cursor = Some(cursor);
         while let Some(c) = cursor.take() {
-            let ctx = self.ctx.clone();
+            let ctx = self.shared.context();
+            let state = self.state.clone();
             let (chunk, next) = tokio::task::spawn_blocking(move || {
                 let mark = out.len();
-                match commands::resume(&ctx, c, &mut out) {
+                match commands::resume(&ctx, &state, c, &mut out) {
                     Ok(next) => (out, next),
                     Err(e) => {
                         // The status line is out already; end the block so the client stays in step.
@@ -170,7 +237,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin + Send> Session<S> {
             })
             .await
             .map_err(std::io::Error::other)?;
-            self.stream.write_all(&chunk).await?;
+            self.send(&chunk).await?;
             out = chunk;
             out.clear();
             if out.capacity() > 2 * CHUNK {
