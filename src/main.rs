@@ -77,6 +77,8 @@ enum Cmd {
         /// A message-id, with its angle brackets.
         message_id: String,
     },
+    /// Read a password on standard input and print its hash for a [[user]] password_hash.
+    Passwd,
     /// List the messages imports set aside, with the reason.
     Rejects {
         /// The configuration file.
@@ -187,6 +189,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let lines = listnews::server::thread_view::fetch(&config, &id)?;
             print!("{}", listnews::server::thread_view::render(&lines));
         }
+        Cmd::Passwd => {
+            use argon2::PasswordHasher;
+            let mut password = String::new();
+            if std::io::stdin().is_terminal() {
+                eprint!("password: ");
+            }
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                anyhow::bail!("empty password");
+            }
+            let salt = argon2::password_hash::SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+            let hash = argon2::Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map_err(|e| anyhow::anyhow!("cannot hash: {e}"))?;
+            println!("{hash}");
+        }
         Cmd::Rejects { config, full } => {
             let config = Config::load(&config)?;
             let store = Store::open(&config.server.data_dir)?;
@@ -215,12 +234,29 @@ fn serve(config: Config) -> anyhow::Result<()> {
         for addr in &service.server.addrs {
             println!("listnews serving {} groups on {addr}", config.groups.len());
         }
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {},
-            _ = term.recv() => {},
+        for addr in &service.server.tls_addrs {
+            println!("listnews serving {} groups with TLS on {addr}", config.groups.len());
         }
-        tracing::info!("stopping");
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+                _ = hup.recv() => {
+                    // A bad new file keeps the running configuration.
+                    match Config::load(&config.path) {
+                        Ok(new) => match service.reload(&new).await {
+                            Ok(()) => tracing::info!(path = %config.path.display(), "configuration and certificates reloaded"),
+                            Err(e) => tracing::error!(error = %format!("{e:#}"), "reload failed; keeping the running configuration"),
+                        },
+                        Err(e) => tracing::error!(error = %e, "reload failed; keeping the running configuration"),
+                    }
+                }
+            }
+        }
+        tracing::info!("stopping: finishing responses under way");
         service.stop().await;
         anyhow::Ok(())
     })?;

@@ -24,6 +24,7 @@ use crate::store::Store;
 pub struct Service {
     pub server: crate::server::Server,
     control: tokio::task::JoinHandle<std::io::Result<()>>,
+    writer: Writer,
     writer_thread: std::thread::JoinHandle<()>,
     socket: PathBuf,
 }
@@ -33,14 +34,26 @@ impl Service {
         let server = crate::server::Server::start(config, store.clone()).await?;
         let (writer, writer_thread) = Writer::start(store, config.clone())?;
         let socket = control::socket_path(&config.server.data_dir);
-        let control = tokio::spawn(control::serve(socket.clone(), writer));
-        Ok(Service { server, control, writer_thread, socket })
+        let control = tokio::spawn(control::serve(socket.clone(), writer.clone()));
+        Ok(Service { server, control, writer, writer_thread, socket })
+    }
+
+    /// Takes a new configuration (SIGHUP): the writer first (new groups, watch and pull
+    /// sources), then the server (groups, users, limits, TLS certificate). Connections stay.
+    pub async fn reload(&self, config: &Config) -> anyhow::Result<()> {
+        let (reply, answer) = oneshot::channel();
+        if !self.writer.send(Request::Reload { config: Box::new(config.clone()), reply }) {
+            anyhow::bail!("the store writer stopped");
+        }
+        answer.await.map_err(|_| anyhow::anyhow!("the store writer stopped"))?.map_err(|e| anyhow::anyhow!(e))?;
+        self.server.reload(config)
     }
 
     /// Stops taking connections and requests, lets the writer commit what it has, and waits.
     pub async fn stop(self) {
         self.control.abort();
         let _ = self.control.await;
+        drop(self.writer);
         let _ = std::fs::remove_file(&self.socket);
         self.server.stop().await;
         // The writer ends once the last request handle is gone.
@@ -54,6 +67,7 @@ pub enum Request {
     Deliver { raw: Vec<u8>, group: Option<String>, reply: oneshot::Sender<Result<Outcome, String>> },
     Import { path: PathBuf, reply: oneshot::Sender<Result<String, String>> },
     Remove { id: String, reply: oneshot::Sender<Result<bool, String>> },
+    Reload { config: Box<Config>, reply: oneshot::Sender<Result<(), String>> },
 }
 
 /// Handle to the writer thread.
@@ -84,9 +98,9 @@ impl Writer {
     }
 }
 
-fn writer_loop(store: Store, config: Config, rx: mpsc::Receiver<Request>) {
+fn writer_loop(store: Store, mut config: Config, rx: mpsc::Receiver<Request>) {
     let Ok(mut importer) = Importer::new(&store, &config, None) else { return };
-    let interval = Duration::from_secs_f64(config.server.watch_interval_secs);
+    let mut interval = Duration::from_secs_f64(config.server.watch_interval_secs);
     let mut next_watch = Instant::now();
     let mut delivery_seq: u64 = 0;
     loop {
@@ -121,6 +135,21 @@ fn writer_loop(store: Store, config: Config, rx: mpsc::Receiver<Request>) {
                 Request::Remove { id, reply } => {
                     let outcome = importer.remove(&id).map_err(|e| e.to_string());
                     removed.push((reply, outcome));
+                }
+                Request::Reload { config: new, reply } => {
+                    let result = importer.commit().and_then(|()| Importer::new(&store, &new, None));
+                    match result {
+                        Ok(fresh) => {
+                            importer = fresh;
+                            config = *new;
+                            interval = Duration::from_secs_f64(config.server.watch_interval_secs);
+                            next_watch = Instant::now();
+                            let _ = reply.send(Ok(()));
+                        }
+                        Err(e) => {
+                            let _ = reply.send(Err(e.to_string()));
+                        }
+                    }
                 }
                 Request::Import { path, reply } => {
                     let before = importer.stats.clone();
