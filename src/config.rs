@@ -82,8 +82,10 @@ pub struct GroupConfig {
     /// mbox file (recognised by what is there); relative to the config file's folder.
     #[serde(default)]
     pub watch: Vec<PathBuf>,
-    /// Another NNTP server's group to follow: `nntp://host:port/group`.
+    /// Another NNTP server's group to follow: `nntp://host:port/group` or `nntps://…`.
     pub pull: Option<String>,
+    /// For an `nntps://` pull: a PEM file of CA certificates to trust instead of the system's.
+    pub pull_ca: Option<PathBuf>,
     /// With `pull`: take article numbers from the upstream, so replicas agree.
     #[serde(default)]
     pub replica: bool,
@@ -189,7 +191,7 @@ impl Config {
                 && let Err(why) = crate::config::PullUrl::parse(url)
             {
                 let line = find_line(text, url);
-                return Err(invalid(line, format!("pull = {url:?}: {why}; fix: use nntp://host:port/group")));
+                return Err(invalid(line, format!("pull = {url:?}: {why}; fix: use nntp://host:port/group or nntps://host:port/group")));
             }
             if g.replica && g.pull.is_none() {
                 let line = find_line(text, "replica");
@@ -260,6 +262,7 @@ impl Config {
             .into_iter()
             .map(|mut g| {
                 g.watch = g.watch.iter().map(|w| if w.is_relative() { base.join(w) } else { w.clone() }).collect();
+                g.pull_ca = g.pull_ca.as_ref().map(|c| if c.is_relative() { base.join(c) } else { c.clone() });
                 g.address = g.address.map(|a| a.trim().to_ascii_lowercase());
                 g.list_id =
                     g.list_id.map(|l| l.trim().trim_start_matches('<').trim_end_matches('>').to_ascii_lowercase());
@@ -280,14 +283,16 @@ pub struct PullUrl {
     pub host: String,
     pub port: u16,
     pub group: String,
+    /// `nntps://`: implicit TLS.
+    pub tls: bool,
 }
 
 impl PullUrl {
     pub fn parse(url: &str) -> Result<PullUrl, String> {
-        let rest = match url.split_once("://") {
-            Some(("nntp", rest)) => rest,
-            Some(("nntps", _)) => return Err("nntps:// is not supported yet (plain nntp:// only)".into()),
-            _ => return Err("not an nntp:// address".into()),
+        let (rest, tls) = match url.split_once("://") {
+            Some(("nntp", rest)) => (rest, false),
+            Some(("nntps", rest)) => (rest, true),
+            _ => return Err("not an nntp:// or nntps:// address".into()),
         };
         let (authority, group) = rest.split_once('/').ok_or("no group after the host")?;
         if !valid_group_name(group) {
@@ -295,7 +300,7 @@ impl PullUrl {
         }
         let (host, port) = match authority.rsplit_once(':') {
             Some((h, p)) => (h, p.parse::<u16>().map_err(|_| format!("bad port {p:?}"))?),
-            None => (authority, 119),
+            None => (authority, if tls { 563 } else { 119 }),
         };
         if host.is_empty() {
             return Err("no host".into());
@@ -304,6 +309,7 @@ impl PullUrl {
             host: host.trim_start_matches('[').trim_end_matches(']').to_string(),
             port,
             group: group.to_string(),
+            tls,
         })
     }
 }

@@ -208,7 +208,7 @@ fn follow_sources(importer: &mut Importer<'_>, config: &Config) {
             }
         }
         if let Some(url) = &group.pull {
-            match pull::pull(importer, url, &group.name, group.replica) {
+            match pull::pull(importer, url, group.pull_ca.as_deref(), &group.name, group.replica) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(group = group.name, url, articles = n, "pulled"),
                 Err(e) => tracing::warn!(group = group.name, url, error = %e, "pull failed"),

@@ -4,9 +4,14 @@
 //! `replica = true` each article keeps its upstream number, so replicas behind one load
 //! balancer give every client the same numbers.
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::{CertificateDer, ServerName};
 
 use crate::config::PullUrl;
 use crate::import::message::strip_news_headers;
@@ -19,14 +24,42 @@ fn err(url: &str, what: impl std::fmt::Display) -> ImportError {
     ImportError::Usage(format!("{url}: {what}"))
 }
 
+trait Connection: Read + Write + Send {}
+impl<T: Read + Write + Send> Connection for T {}
+
 struct Upstream {
-    reader: BufReader<TcpStream>,
-    writer: TcpStream,
+    reader: BufReader<Box<dyn Connection>>,
     url: String,
 }
 
+/// A TLS client for `nntps://`: rustls with ring, trusting `ca` or the system's roots.
+fn tls_client(url: &str, target: &PullUrl, ca: Option<&Path>, tcp: TcpStream) -> Result<Box<dyn Connection>, ImportError> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca {
+        Some(ca) => {
+            let certs = CertificateDer::pem_file_iter(ca).and_then(|it| it.collect::<Result<Vec<_>, _>>());
+            for cert in certs.map_err(|e| err(url, format!("{}: {e}", ca.display())))? {
+                roots.add(cert).map_err(|e| err(url, format!("{}: {e}", ca.display())))?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .map_err(|e| err(url, e))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from(target.host.clone()).map_err(|e| err(url, e))?;
+    let conn = rustls::ClientConnection::new(Arc::new(config), name).map_err(|e| err(url, e))?;
+    Ok(Box::new(rustls::StreamOwned::new(conn, tcp)))
+}
+
 impl Upstream {
-    fn connect(url: &str, target: &PullUrl) -> Result<Upstream, ImportError> {
+    fn connect(url: &str, target: &PullUrl, ca: Option<&Path>) -> Result<Upstream, ImportError> {
         let addr = (target.host.as_str(), target.port)
             .to_socket_addrs()
             .map_err(|e| err(url, e))?
@@ -34,9 +67,10 @@ impl Upstream {
             .ok_or_else(|| err(url, "no address"))?;
         let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10)).map_err(|e| err(url, e))?;
         stream.set_read_timeout(Some(Duration::from_secs(60))).map_err(|e| err(url, e))?;
+        stream.set_write_timeout(Some(Duration::from_secs(60))).map_err(|e| err(url, e))?;
         let _ = stream.set_nodelay(true);
-        let writer = stream.try_clone().map_err(|e| err(url, e))?;
-        let mut up = Upstream { reader: BufReader::new(stream), writer, url: url.to_string() };
+        let conn: Box<dyn Connection> = if target.tls { tls_client(url, target, ca, stream)? } else { Box::new(stream) };
+        let mut up = Upstream { reader: BufReader::new(conn), url: url.to_string() };
         let greeting = up.line()?;
         if !greeting.starts_with(b"20") {
             return Err(err(url, format!("greeting {}", String::from_utf8_lossy(&greeting))));
@@ -57,7 +91,8 @@ impl Upstream {
     }
 
     fn send(&mut self, cmd: &str) -> Result<(), ImportError> {
-        self.writer.write_all(cmd.as_bytes()).map_err(|e| err(&self.url, e))
+        let conn = self.reader.get_mut();
+        conn.write_all(cmd.as_bytes()).and_then(|()| conn.flush()).map_err(|e| err(&self.url, e))
     }
 
     /// A dot-terminated block, unstuffed, with CRLF line ends.
@@ -78,11 +113,11 @@ impl Upstream {
 }
 
 /// Fetches what the upstream group has beyond the checkpoint; returns how many articles.
-pub fn pull(importer: &mut Importer<'_>, url: &str, group: &str, replica: bool) -> Result<u64, ImportError> {
+pub fn pull(importer: &mut Importer<'_>, url: &str, ca: Option<&Path>, group: &str, replica: bool) -> Result<u64, ImportError> {
     let target = PullUrl::parse(url).map_err(|e| err(url, e))?;
     let source = format!("pull:{url}");
     let done = importer.checkpoint(&source)?.and_then(|v| crate::store::codec::be_u64(&v)).unwrap_or(0);
-    let mut up = Upstream::connect(url, &target)?;
+    let mut up = Upstream::connect(url, &target, ca)?;
     up.send(&format!("GROUP {}\r\n", target.group))?;
     let status = String::from_utf8_lossy(&up.line()?).into_owned();
     let fields: Vec<&str> = status.split(' ').collect();
