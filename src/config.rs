@@ -191,7 +191,10 @@ impl Config {
                 && let Err(why) = crate::config::PullUrl::parse(url)
             {
                 let line = find_line(text, url);
-                return Err(invalid(line, format!("pull = {url:?}: {why}; fix: use nntp://host:port/group or nntps://host:port/group")));
+                return Err(invalid(
+                    line,
+                    format!("pull = {url:?}: {why}; fix: use nntp://host:port/group or nntps://host:port/group"),
+                ));
             }
             if g.replica && g.pull.is_none() {
                 let line = find_line(text, "replica");
@@ -220,7 +223,12 @@ impl Config {
         for addr in &server.proxy_protocol {
             if !server.listen.contains(addr) && !server.listen_tls.contains(addr) {
                 let line = find_line(text, "proxy_protocol");
-                return Err(invalid(line, format!("proxy_protocol names {addr}, which is not in listen or listen_tls; fix: list the listener's exact address")));
+                return Err(invalid(
+                    line,
+                    format!(
+                        "proxy_protocol names {addr}, which is not in listen or listen_tls; fix: list the listener's exact address"
+                    ),
+                ));
             }
         }
         if server.idle_timeout_secs < 180 {
@@ -238,18 +246,33 @@ impl Config {
                 return Err(invalid(line, format!("user name {:?} must be non-empty without spaces", u.name)));
             }
             if !user_names.insert(u.name.clone()) {
-                return Err(invalid(line, format!("user {:?} is configured twice; fix: keep one [[user]] per name", u.name)));
+                return Err(invalid(
+                    line,
+                    format!("user {:?} is configured twice; fix: keep one [[user]] per name", u.name),
+                ));
             }
             if argon2::PasswordHash::new(&u.password_hash).is_err() {
                 let line = find_line(text, &u.password_hash);
-                return Err(invalid(line, format!("password_hash of {:?} is not a password hash; fix: use the output of `listnews passwd`", u.name)));
+                return Err(invalid(
+                    line,
+                    format!(
+                        "password_hash of {:?} is not a password hash; fix: use the output of `listnews passwd`",
+                        u.name
+                    ),
+                ));
             }
         }
         for g in &file.group {
             for r in &g.readers {
                 if !user_names.contains(r) {
                     let line = find_line(text, &format!("\"{r}\""));
-                    return Err(invalid(line, format!("group {:?} lists reader {r:?}, who is not a [[user]]; fix: add the user or correct the name", g.name)));
+                    return Err(invalid(
+                        line,
+                        format!(
+                            "group {:?} lists reader {r:?}, who is not a [[user]]; fix: add the user or correct the name",
+                            g.name
+                        ),
+                    ));
                 }
             }
         }

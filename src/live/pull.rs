@@ -33,7 +33,12 @@ struct Upstream {
 }
 
 /// A TLS client for `nntps://`: rustls with ring, trusting `ca` or the system's roots.
-fn tls_client(url: &str, target: &PullUrl, ca: Option<&Path>, tcp: TcpStream) -> Result<Box<dyn Connection>, ImportError> {
+fn tls_client(
+    url: &str,
+    target: &PullUrl,
+    ca: Option<&Path>,
+    tcp: TcpStream,
+) -> Result<Box<dyn Connection>, ImportError> {
     let mut roots = rustls::RootCertStore::empty();
     match ca {
         Some(ca) => {
@@ -69,7 +74,8 @@ impl Upstream {
         stream.set_read_timeout(Some(Duration::from_secs(60))).map_err(|e| err(url, e))?;
         stream.set_write_timeout(Some(Duration::from_secs(60))).map_err(|e| err(url, e))?;
         let _ = stream.set_nodelay(true);
-        let conn: Box<dyn Connection> = if target.tls { tls_client(url, target, ca, stream)? } else { Box::new(stream) };
+        let conn: Box<dyn Connection> =
+            if target.tls { tls_client(url, target, ca, stream)? } else { Box::new(stream) };
         let mut up = Upstream { reader: BufReader::new(conn), url: url.to_string() };
         let greeting = up.line()?;
         if !greeting.starts_with(b"20") {
@@ -113,7 +119,13 @@ impl Upstream {
 }
 
 /// Fetches what the upstream group has beyond the checkpoint; returns how many articles.
-pub fn pull(importer: &mut Importer<'_>, url: &str, ca: Option<&Path>, group: &str, replica: bool) -> Result<u64, ImportError> {
+pub fn pull(
+    importer: &mut Importer<'_>,
+    url: &str,
+    ca: Option<&Path>,
+    group: &str,
+    replica: bool,
+) -> Result<u64, ImportError> {
     let target = PullUrl::parse(url).map_err(|e| err(url, e))?;
     let source = format!("pull:{url}");
     let done = importer.checkpoint(&source)?.and_then(|v| crate::store::codec::be_u64(&v)).unwrap_or(0);

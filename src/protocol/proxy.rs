@@ -11,7 +11,10 @@ const V1_MAX: usize = 107;
 pub enum ProxyHeader {
     /// A whole header of `len` octets; `source` is the client, or `None` when the proxy sent
     /// no address (v1 UNKNOWN, v2 LOCAL: e.g. its own health checks).
-    Parsed { len: usize, source: Option<SocketAddr> },
+    Parsed {
+        len: usize,
+        source: Option<SocketAddr>,
+    },
     /// More input is needed.
     Incomplete,
     Invalid(&'static str),
@@ -36,7 +39,11 @@ pub fn parse(buf: &[u8]) -> ProxyHeader {
 
 fn parse_v1(buf: &[u8]) -> ProxyHeader {
     let Some(end) = buf.windows(2).take(V1_MAX - 1).position(|w| w == b"\r\n") else {
-        return if buf.len() >= V1_MAX { ProxyHeader::Invalid("PROXY v1 line too long") } else { ProxyHeader::Incomplete };
+        return if buf.len() >= V1_MAX {
+            ProxyHeader::Invalid("PROXY v1 line too long")
+        } else {
+            ProxyHeader::Incomplete
+        };
     };
     let Ok(line) = std::str::from_utf8(&buf[..end]) else { return ProxyHeader::Invalid("PROXY v1 not ASCII") };
     let parts: Vec<&str> = line.split(' ').collect();

@@ -141,11 +141,16 @@ impl Server {
         let mut server = Server { addrs: Vec::new(), tls_addrs: Vec::new(), shared, store, stop, tasks: Vec::new() };
         for (addrs, tls) in [(&config.server.listen, false), (&config.server.listen_tls, true)] {
             for addr in addrs {
-                let listener = TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+                let listener =
+                    TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
                 let local = listener.local_addr()?;
                 let proxied = config.server.proxy_protocol.contains(addr);
                 tracing::info!(%local, tls, proxied, "listening");
-                if tls { server.tls_addrs.push(local) } else { server.addrs.push(local) }
+                if tls {
+                    server.tls_addrs.push(local)
+                } else {
+                    server.addrs.push(local)
+                }
                 let shared = server.shared.clone();
                 let stopped = server.stop.subscribe();
                 server.tasks.push(tokio::spawn(accept_loop(listener, shared, tls, proxied, stopped)));
@@ -199,7 +204,13 @@ fn ensure_groups(config: &Config, store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, tls: bool, proxied: bool, mut stopped: watch::Receiver<bool>) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    tls: bool,
+    proxied: bool,
+    mut stopped: watch::Receiver<bool>,
+) {
     loop {
         tokio::select! {
             _ = stopped.changed() => break,
@@ -230,7 +241,11 @@ async fn read_proxy_header(stream: &mut TcpStream) -> std::io::Result<Option<Soc
             ProxyHeader::Parsed { len, .. } => want = len,
             // v1 ends at CRLF: read on a byte at a time; v2 says its length in 16 octets.
             ProxyHeader::Incomplete => {
-                want = if buf.starts_with(b"PROXY ") { buf.len() + 1 } else { 16 + u16::from_be_bytes([buf[14], buf[15]]) as usize }
+                want = if buf.starts_with(b"PROXY ") {
+                    buf.len() + 1
+                } else {
+                    16 + u16::from_be_bytes([buf[14], buf[15]]) as usize
+                }
             }
             ProxyHeader::Invalid(why) => return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why)),
         }
