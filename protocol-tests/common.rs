@@ -104,7 +104,8 @@ impl Archive {
         let store = Store::open(&self.config.server.data_dir).expect("open store");
         let server = rt.block_on(Server::start(&self.config, store)).expect("server");
         let addr = server.addrs[0];
-        TestServer { rt, server: Some(server), addr }
+        let tls_addrs = server.tls_addrs.clone();
+        TestServer { rt, server: Some(server), addr, tls_addrs }
     }
 }
 
@@ -112,6 +113,8 @@ pub struct TestServer {
     rt: tokio::runtime::Runtime,
     server: Option<Server>,
     pub addr: SocketAddr,
+    /// The implicit-TLS listeners (`listen_tls`), in config order.
+    pub tls_addrs: Vec<SocketAddr>,
 }
 
 impl TestServer {

@@ -6,5 +6,7 @@ mod commands;
 mod common;
 mod import;
 mod live;
+mod malformed;
 mod real_clients;
+mod security;
 mod threads;

@@ -26,7 +26,7 @@ use session::Session;
 use stream::BoxStream;
 
 /// How long a client may take to send its PROXY header or finish a TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long a stop waits for sessions to finish their responses.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 

@@ -117,14 +117,19 @@ impl Session {
         }
         let Some(acceptor) = self.shared.tls_acceptor() else { return Ok(false) };
         let plain = std::mem::replace(&mut self.stream, nothing());
-        match acceptor.accept(plain).await {
-            Ok(tls) => {
+        // A client silent after 382 must not hold its slot (and a shutdown) forever.
+        match tokio::time::timeout(super::HANDSHAKE_TIMEOUT, acceptor.accept(plain)).await {
+            Err(_) => {
+                tracing::debug!("TLS handshake after STARTTLS timed out");
+                Ok(false)
+            }
+            Ok(Ok(tls)) => {
                 self.stream = Box::new(tls);
                 // RFC 4642 §2.2.2: back to the state just after the greeting.
                 self.state = State::fresh(true);
                 Ok(true)
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 tracing::debug!(error = %e, "TLS handshake failed");
                 Ok(false)
             }
