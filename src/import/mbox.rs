@@ -184,4 +184,43 @@ mod tests {
         assert_eq!(msgs.len(), 2);
         assert_eq!(msgs[0].2, b"Subject: y\r\n\r\nz\r\n");
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// mboxrd-quotes and frames messages the way MTAs write them.
+        fn write(messages: &[String]) -> Vec<u8> {
+            let mut out = Vec::new();
+            for m in messages {
+                out.extend_from_slice(b"From sender@example.org Mon Jan  1 00:00:00 2024\n");
+                for line in m.split_inclusive('\n') {
+                    let quotes = line.bytes().take_while(|&b| b == b'>').count();
+                    if line[quotes..].starts_with("From ") {
+                        out.push(b'>');
+                    }
+                    out.extend_from_slice(line.as_bytes());
+                }
+                out.extend_from_slice(b"\n");
+            }
+            out
+        }
+
+        proptest! {
+            #[test]
+            fn mboxrd_round_trips(bodies in proptest::collection::vec(
+                proptest::collection::vec(prop_oneof!["[a-z ]{0,20}", ">*From [a-z]{0,5}", "", "\\.+"], 0..8), 1..6
+            )) {
+                let messages: Vec<String> = bodies
+                    .iter()
+                    .enumerate()
+                    .map(|(i, lines)| format!("Subject: m{i}\n\n{}", lines.iter().map(|l| format!("{l}\n")).collect::<String>()))
+                    .collect();
+                let data = write(&messages);
+                let read: Vec<Vec<u8>> = MboxReader::new(&data[..], MboxFormat::Mboxrd, 0).map(|m| m.unwrap().raw).collect();
+                let expected: Vec<Vec<u8>> = messages.iter().map(|m| m.as_bytes().to_vec()).collect();
+                prop_assert_eq!(read, expected);
+            }
+        }
+    }
 }

@@ -487,4 +487,36 @@ mod tests {
         assert_eq!(a.content_hash, b.content_hash);
         assert_ne!(a.content_hash, c.content_hash);
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn stored_messages_obey_the_wire_rules(raw in proptest::collection::vec(any::<u8>(), 0..2000)) {
+                if let Ok(msg) = Message::parse(&raw) {
+                    let w = msg.wire();
+                    prop_assert!(w.wire.ends_with(b"\r\n"));
+                    prop_assert_eq!(&w.wire[w.header_len..w.header_len + 2], b"\r\n");
+                    for (i, &b) in w.wire.iter().enumerate() {
+                        prop_assert!(b != 0);
+                        if b == b'\n' { prop_assert!(i > 0 && w.wire[i - 1] == b'\r'); }
+                        if b == b'\r' { prop_assert_eq!(w.wire.get(i + 1), Some(&b'\n')); }
+                    }
+                    prop_assert!(!w.wire.windows(5).any(|x| x == b"\r\n.\r\n"), "a lone dot line is stuffed");
+                    prop_assert_eq!(w.overview.split(|&b| b == b'\t').count(), 7);
+                    prop_assert!(crate::protocol::command::is_message_id(&w.message_id));
+                }
+            }
+
+            #[test]
+            fn header_shaped_input_is_always_stored(
+                name in "[A-Za-z][A-Za-z-]{0,15}", value in "[ -~]{0,60}", body in "\\PC{0,300}"
+            ) {
+                let raw = format!("{name}: {value}\nSubject: x\n\n{body}");
+                prop_assert!(Message::parse(raw.as_bytes()).is_ok());
+            }
+        }
+    }
 }

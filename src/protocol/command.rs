@@ -593,4 +593,32 @@ mod tests {
         assert!(!is_message_id("a@b"));
         assert!(!is_message_id(&format!("<{}>", "a".repeat(250))));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_line_parses_or_is_refused(line in proptest::collection::vec(any::<u8>(), 0..600)) {
+                let _ = parse(&line);
+            }
+
+            #[test]
+            fn article_numbers_round_trip(n in 0u64..10_000_000_000_000_000) {
+                prop_assert_eq!(parse(format!("ARTICLE {n}").as_bytes()), Ok(Command::Article(Retrieve::Article, Some(ArticleRef::Number(n)))));
+            }
+
+            #[test]
+            fn ranges_round_trip(low in 0u64..1_000_000_000, high in proptest::option::of(0u64..1_000_000_000)) {
+                let text = match high { Some(h) => format!("{low}-{h}"), None => format!("{low}-") };
+                prop_assert_eq!(article_range(&text), Some(ArticleRange { low, high }));
+            }
+
+            #[test]
+            fn keywords_ignore_case_and_spacing(verb in "[gG][rR][oO][uU][pP]", sp in "[ \t]{1,5}", name in "[a-z][a-z0-9.]{0,40}") {
+                prop_assert_eq!(parse(format!("{verb}{sp}{name}{sp}").as_bytes()), Ok(Command::Group(name)));
+            }
+        }
+    }
 }

@@ -275,4 +275,41 @@ mod tests {
         let w = Wildmat::simple(&format!("{}b", "*a".repeat(100)));
         assert!(!w.matches(&text));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn escape(s: &str) -> String {
+            s.chars().flat_map(|c| if "*?[]\\,!".contains(c) { vec!['\\', c] } else { vec![c] }).collect()
+        }
+
+        proptest! {
+            #[test]
+            fn a_literal_matches_itself_only(text in "\\PC{0,30}", other in "\\PC{0,30}") {
+                let w = Wildmat::simple(&escape(&text));
+                prop_assert!(w.matches(&text));
+                prop_assert_eq!(w.matches(&other), other == text);
+            }
+
+            #[test]
+            fn star_matches_everything_and_negation_inverts(text in "\\PC{0,40}") {
+                prop_assert!(Wildmat::parse("*").matches(&text));
+                prop_assert!(!Wildmat::parse("*,!*").matches(&text));
+            }
+
+            #[test]
+            fn prefix_star(prefix in "[a-z.]{0,10}", rest in "\\PC{0,20}") {
+                let text = format!("{prefix}{rest}");
+                let pattern = format!("{}*", escape(&prefix));
+                prop_assert!(Wildmat::simple(&pattern).matches(&text));
+            }
+
+            #[test]
+            fn any_pattern_any_text_terminates(pattern in "\\PC{0,40}", text in "\\PC{0,200}") {
+                let _ = Wildmat::parse(&pattern).matches(&text);
+                let _ = Wildmat::simple(&pattern).matches(&text);
+            }
+        }
+    }
 }
