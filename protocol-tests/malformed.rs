@@ -1,5 +1,6 @@
 //! Malformed mail: every message of mail-parser's test corpus (`resources/eml`: malformed,
-//! legacy, thirdparty, rfc) is either stored, with a valid overview line and served as it
+//! legacy, thirdparty, rfc) and of CPython's `test_email/data` (Debian's
+//! libpython3.11-testsuite) is either stored, with a valid overview line and served as it
 //! came (CRLF line ends), or set aside with a reason. Nothing is lost, nothing panics.
 
 use std::path::PathBuf;
@@ -32,12 +33,12 @@ fn mail_parser_resources() -> PathBuf {
     PathBuf::from(manifest).parent().expect("crate dir").join("resources/eml")
 }
 
-fn files(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+fn files(dir: &std::path::Path, keep: &dyn Fn(&std::path::Path) -> bool, out: &mut Vec<PathBuf>) {
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let path = entry.path();
         if path.is_dir() {
-            files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "eml") {
+            files(&path, keep, out);
+        } else if keep(&path) {
             out.push(path);
         }
     }
@@ -64,9 +65,29 @@ fn expected_body(raw: &[u8]) -> Vec<Vec<u8>> {
 fn mail_parser_corpus_is_stored_or_set_aside() {
     let dir = mail_parser_resources();
     let mut paths = Vec::new();
-    files(&dir, &mut paths);
-    paths.sort();
+    files(&dir, &|p| p.extension().is_some_and(|e| e == "eml"), &mut paths);
     assert!(paths.len() > 100, "{} files under {}", paths.len(), dir.display());
+    let (stored, set_aside, bodies) = check_corpus(paths);
+    assert!(bodies > 100, "{bodies} bodies compared");
+    println!("mail-parser corpus: {stored} stored ({bodies} bodies compared), {set_aside} set aside");
+}
+
+#[test]
+fn cpython_email_corpus_is_stored_or_set_aside() {
+    let dir = std::path::Path::new("/usr/lib/python3.11/test/test_email/data");
+    assert!(dir.is_dir(), "{} is missing: apt-get install libpython3.11-testsuite (.ci/run does)", dir.display());
+    let mut paths = Vec::new();
+    // Every file: the messages, and the images and sounds beside them (not mail: set aside).
+    files(dir, &|_| true, &mut paths);
+    assert!(paths.len() > 50, "{} files under {}", paths.len(), dir.display());
+    let (stored, set_aside, bodies) = check_corpus(paths);
+    assert!(bodies > 40, "{bodies} bodies compared");
+    println!("CPython email corpus: {stored} stored ({bodies} bodies compared), {set_aside} set aside");
+}
+
+/// Imports every file, then checks each over NNTP; returns (stored, set aside, bodies compared).
+fn check_corpus(mut paths: Vec<PathBuf>) -> (usize, usize, usize) {
+    paths.sort();
 
     let archive = Archive::new();
     let mut outcomes = Vec::new();
@@ -120,6 +141,5 @@ fn mail_parser_corpus_is_stored_or_set_aside() {
         }
     }
     assert_eq!(stored + set_aside, outcomes.len(), "each message is stored or set aside");
-    assert!(bodies_checked > 100, "{bodies_checked} bodies compared");
-    println!("{} messages: {stored} stored ({bodies_checked} bodies compared), {set_aside} set aside", outcomes.len());
+    (stored, set_aside, bodies_checked)
 }
