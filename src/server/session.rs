@@ -69,7 +69,8 @@ impl Session {
                 }
                 continue;
             }
-            if *shutdown.borrow() {
+            // A dropped sender (the server is gone) means shutting down too.
+            if *shutdown.borrow() || shutdown.has_changed().is_err() {
                 let mut out = Vec::new();
                 response::status(&mut out, 400, "Server shutting down");
                 let _ = self.send(&out).await;
