@@ -4,6 +4,7 @@
 mod clients;
 mod commands;
 mod common;
+mod faults;
 mod import;
 mod live;
 mod malformed;

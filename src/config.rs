@@ -56,6 +56,10 @@ pub struct ServerConfig {
     /// Text for LIST MOTD (RFC 6048 §2.5); without it LIST MOTD answers 503.
     #[serde(default)]
     pub motd: Option<String>,
+    /// Free space (MiB) an import or delivery leaves on the store's filesystem, so that a
+    /// full disk never leaves the store unable to open: writes stop before it.
+    #[serde(default = "default_reserve_free_mb")]
+    pub reserve_free_mb: u64,
     /// How often watched sources and pulled groups are checked for new mail.
     #[serde(default = "default_watch_interval")]
     pub watch_interval_secs: f64,
@@ -106,6 +110,10 @@ struct File {
 
 fn default_listen() -> Vec<SocketAddr> {
     vec![SocketAddr::from(([127, 0, 0, 1], 119))]
+}
+
+fn default_reserve_free_mb() -> u64 {
+    64
 }
 
 fn default_max_connections() -> usize {

@@ -172,6 +172,8 @@ pub struct Importer<'s> {
     pub stats: ImportStats,
     /// Show a progress bar on stderr (a terminal).
     pub progress: bool,
+    /// Bytes to leave free on the store's filesystem.
+    reserve: u64,
 }
 
 impl<'s> Importer<'s> {
@@ -207,6 +209,7 @@ impl<'s> Importer<'s> {
             batch_messages: 0,
             stats: ImportStats::default(),
             progress: false,
+            reserve: config.server.reserve_free_mb << 20,
         })
     }
 
@@ -633,8 +636,16 @@ impl<'s> Importer<'s> {
         Ok(())
     }
 
-    /// Commits what is pending.
+    /// Commits what is pending, unless the disk is nearly full: then nothing of this batch is
+    /// written (its checkpoint neither), and a re-run resumes before it.
     pub fn commit(&mut self) -> Result<(), ImportError> {
+        if !self.batch.is_empty() {
+            if let Err(e) = self.store.check_space(self.batch.pending_bytes() as u64, self.reserve) {
+                self.batch.discard();
+                self.batch_messages = 0;
+                return Err(e.into());
+            }
+        }
         self.batch.commit()?;
         self.batch_messages = 0;
         Ok(())

@@ -26,6 +26,12 @@ pub enum StoreError {
         "the store at {path} has format {found}, this listnews reads format {expected}; import into a new data_dir"
     )]
     Format { path: PathBuf, found: String, expected: u32 },
+    #[error(
+        "the filesystem holding {path} has {free_mib} MiB free and this write needs {needed_mib} MiB more \
+         than the {reserve_mib} MiB kept free; free some space and run it again (imports resume \
+         where they stopped)"
+    )]
+    DiskFull { path: PathBuf, free_mib: u64, needed_mib: u64, reserve_mib: u64 },
     #[error("store record is damaged: {0}")]
     Corrupt(&'static str),
     #[error("store I/O: {0}")]
@@ -393,6 +399,23 @@ impl Store {
     /// Waits until everything written so far is on disk.
     pub fn flush(&self) -> Result<()> {
         self.db.flush()?;
+        Ok(())
+    }
+
+    /// Refuses a write of about `bytes` when it would leave less than `reserve` bytes free on
+    /// the store's filesystem (sled cannot even reopen a store on a full disk).
+    pub fn check_space(&self, bytes: u64, reserve: u64) -> Result<()> {
+        let free = fs2::available_space(&self.dir)?;
+        // sled writes a batch to its log and later rewrites pages: count it twice.
+        let needed = bytes.saturating_mul(2);
+        if free < needed.saturating_add(reserve) {
+            return Err(StoreError::DiskFull {
+                path: self.dir.clone(),
+                free_mib: free >> 20,
+                needed_mib: needed.div_ceil(1 << 20),
+                reserve_mib: reserve >> 20,
+            });
+        }
         Ok(())
     }
 

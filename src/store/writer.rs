@@ -68,6 +68,12 @@ impl<'s> Batch<'s> {
         self.pending.is_empty()
     }
 
+    /// Drops everything pending.
+    pub fn discard(&mut self) {
+        self.pending.clear();
+        self.pending_bytes = 0;
+    }
+
     /// Applies everything atomically.
     pub fn commit(&mut self) -> Result<()> {
         if self.pending.is_empty() {

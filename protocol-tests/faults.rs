@@ -1,0 +1,131 @@
+//! Faults: an import into a filesystem that fills up stops with a clear error, leaves the
+//! store readable and serving, and completes after space is freed, ending identical to an
+//! import that never ran out of space.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::common::*;
+
+/// A size-limited tmpfs, unmounted on drop. Mounting needs root (CI runs as root).
+struct SmallFs {
+    path: PathBuf,
+}
+
+impl SmallFs {
+    fn mount(path: &Path, size: &str) -> SmallFs {
+        std::fs::create_dir_all(path).unwrap();
+        let out = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "mounting a tmpfs needs root (CI runs as root): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        SmallFs { path: path.to_path_buf() }
+    }
+
+    fn resize(&self, size: &str) {
+        let out = Command::new("mount").args(["-o", &format!("remount,size={size}")]).arg(&self.path).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+impl Drop for SmallFs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.path).output();
+    }
+}
+
+/// Messages with bodies that do not compress, so they fill a disk.
+fn incompressible_mbox(path: &Path, n: usize) {
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let messages: Vec<Vec<u8>> = (0..n)
+        .map(|i| {
+            let mut body = String::with_capacity(9000);
+            for _ in 0..110 {
+                for _ in 0..5 {
+                    seed ^= seed << 13;
+                    seed ^= seed >> 7;
+                    seed ^= seed << 17;
+                    body.push_str(&format!("{seed:016x}"));
+                }
+                body.push('\n');
+            }
+            message(&format!("<fill{i}@disk.example>"), i % 3, &format!("filler {i}"), "", &body)
+        })
+        .collect();
+    write_mbox(path, &messages);
+}
+
+fn import(config: &Path, mbox: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_listnews"))
+        .args(["import", "--config"])
+        .arg(config)
+        .arg(mbox)
+        .env("RUST_LOG", "error")
+        .output()
+        .unwrap()
+}
+
+fn listing(archive: &Archive) -> Vec<String> {
+    let server = archive.serve();
+    let mut c = server.client();
+    let mut out = Vec::new();
+    for g in ["example.list-0", "example.list-1", "example.list-2"] {
+        out.push(c.cmd(&format!("GROUP {g}")));
+        out.extend(c.text_block(&format!("LISTGROUP {g}"), 211).1);
+        out.extend(c.text_block("OVER 1-", 224).1);
+    }
+    out
+}
+
+#[test]
+fn a_full_disk_stops_the_import_cleanly_and_it_resumes() {
+    let work = tempfile::tempdir().unwrap();
+    let mbox = work.path().join("big.mbox");
+    incompressible_mbox(&mbox, 5000);
+
+    let reference = Archive::new();
+    assert!(import(&reference.config_path(), &mbox).status.success());
+    let expected = listing(&reference);
+
+    let fs = SmallFs::mount(&work.path().join("small"), "48m");
+    let data = fs.path.join("data");
+    let archive = Archive::with_config(|t| {
+        let mut lines: Vec<String> = t.lines().map(str::to_string).collect();
+        for l in lines.iter_mut() {
+            if l.starts_with("data_dir") {
+                *l = format!("data_dir = \"{}\"\nreserve_free_mb = 2", data.display());
+            }
+        }
+        lines.join("\n")
+    });
+    let out = import(&archive.config_path(), &mbox);
+    assert!(!out.status.success(), "the import cannot fit in 48 MiB");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("free some space") && err.contains("resume"), "a clear error: {err}");
+
+    // The store is readable and serving: part of the import is there, consistent.
+    let partial = listing(&archive);
+    let count: usize = partial
+        .iter()
+        .filter(|l| l.starts_with("211 "))
+        .map(|l| l.split(' ').nth(1).unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert!(count > 0 && count < 5000, "{count} articles before the disk filled");
+    for (got, want) in partial.iter().zip(&expected).filter(|(g, _)| !g.starts_with("211 ")) {
+        if got.contains('\t') && want.contains('\t') && got.split('\t').next() == want.split('\t').next() {
+            assert_eq!(got, want, "what was stored is what the full import stores");
+        }
+    }
+
+    // Space freed: the import resumes and ends identical to one that never stopped.
+    fs.resize("256m");
+    let out = import(&archive.config_path(), &mbox);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(listing(&archive), expected);
+}
