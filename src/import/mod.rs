@@ -639,12 +639,12 @@ impl<'s> Importer<'s> {
     /// Commits what is pending, unless the disk is nearly full: then nothing of this batch is
     /// written (its checkpoint neither), and a re-run resumes before it.
     pub fn commit(&mut self) -> Result<(), ImportError> {
-        if !self.batch.is_empty() {
-            if let Err(e) = self.store.check_space(self.batch.pending_bytes() as u64, self.reserve) {
-                self.batch.discard();
-                self.batch_messages = 0;
-                return Err(e.into());
-            }
+        if !self.batch.is_empty()
+            && let Err(e) = self.store.check_space(self.batch.pending_bytes() as u64, self.reserve)
+        {
+            self.batch.discard();
+            self.batch_messages = 0;
+            return Err(e.into());
         }
         self.batch.commit()?;
         self.batch_messages = 0;
