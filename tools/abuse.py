@@ -7,7 +7,7 @@ other sessions checked). Writes its figures into docs/reliability.md ("Load and 
 
     tools/abuse.py [--connections 10000] [--loris 1000] [--binary target/release/listnews]
 """
-import argparse, os, resource, selectors, socket, statistics, subprocess, sys, tempfile, threading, time
+import argparse, multiprocessing, os, resource, socket, statistics, subprocess, sys, tempfile, threading, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
@@ -54,6 +54,25 @@ class Client:
         while self.f.readline() != b".\r\n":
             n += 1
         return n
+
+
+def drip(port, n, ready, stop):
+    """Slow-loris clients, in a process of their own so they never slow the measuring client."""
+    resource.setrlimit(resource.RLIMIT_NOFILE, (resource.getrlimit(resource.RLIMIT_NOFILE)[1],) * 2)
+    loris = [socket.create_connection(("127.0.0.1", port)) for _ in range(n)]
+    ready.set()
+    payload = b"GROUP crash.list-0 "
+    k = 0
+    while not stop.is_set():
+        for s in loris:
+            try:
+                s.send(payload[k % len(payload):k % len(payload) + 1])
+            except OSError:
+                pass
+        k += 1
+        stop.wait(1.0)
+    for s in loris:
+        s.close()
 
 
 def timings(port, high, rounds=15):
@@ -126,27 +145,14 @@ def main():
             time.sleep(1)
 
             # Slow loris: a byte a second, never finishing a line.
-            loris = [socket.create_connection(("127.0.0.1", port)) for _ in range(a.loris)]
-            stop = threading.Event()
-            def drip():
-                payload = b"GROUP crash.list-0 "
-                k = 0
-                while not stop.is_set():
-                    for s in loris:
-                        try:
-                            s.send(payload[k % len(payload):k % len(payload) + 1])
-                        except OSError:
-                            pass
-                    k += 1
-                    stop.wait(1.0)
-            th = threading.Thread(target=drip)
-            th.start()
+            ready, stop = multiprocessing.Event(), multiprocessing.Event()
+            proc = multiprocessing.Process(target=drip, args=(port, a.loris, ready, stop))
+            proc.start()
+            ready.wait(120)
             time.sleep(2)
             lx, la = timings(port, high)
             stop.set()
-            th.join()
-            for s in loris:
-                s.close()
+            proc.join()
             rows.append(f"| {a.loris:,} slow-loris clients (a byte a second) | a normal client's whole-group XOVER "
                         f"{lx * 1000:.1f} ms vs {base_x * 1000:.1f} ms idle (**×{lx / base_x:.2f}**), ARTICLE "
                         f"{la * 1000:.2f} ms vs {base_a * 1000:.2f} ms (**×{la / base_a:.2f}**); medians of 15 |")

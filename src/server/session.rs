@@ -19,7 +19,10 @@ use crate::protocol::response;
 
 /// Stop gathering pipelined responses into one buffer past this size and write them.
 const BATCH_OUTPUT: usize = 64 << 10;
-const READ_CHUNK: usize = 16 << 10;
+/// Input is read in small steps: an idle connection then holds a small buffer (most command
+/// lines are a few dozen octets), and a pipelining client still gets 4 KiB per read.
+const READ_SMALL: usize = 512;
+const READ_CHUNK: usize = 4 << 10;
 
 /// A framed input line, or the mark of one that was too long.
 enum Input {
@@ -35,6 +38,8 @@ pub struct Session {
     queue: VecDeque<Input>,
     /// Inside an over-long line: drop input up to the next LF.
     discarding: bool,
+    /// The last read filled the buffer: more is probably waiting.
+    read_full: bool,
     idle_timeout: Duration,
 }
 
@@ -44,9 +49,10 @@ impl Session {
             stream,
             shared,
             state: State::fresh(tls),
-            inbuf: Vec::with_capacity(1024),
+            inbuf: Vec::new(),
             queue: VecDeque::new(),
             discarding: false,
+            read_full: false,
             idle_timeout,
         }
     }
@@ -76,7 +82,13 @@ impl Session {
                 let _ = self.send(&out).await;
                 break;
             }
-            self.inbuf.reserve(READ_CHUNK);
+            // Read big only after a read that filled the buffer (a pipelining client); an idle
+            // connection gives back what a busy spell made it hold.
+            if self.inbuf.is_empty() && !self.read_full && self.inbuf.capacity() > READ_CHUNK {
+                self.inbuf = Vec::new();
+            }
+            self.inbuf.reserve(if self.read_full { READ_CHUNK } else { READ_SMALL });
+            let spare = self.inbuf.capacity() - self.inbuf.len();
             let read = tokio::select! {
                 read = tokio::time::timeout(self.idle_timeout, self.stream.read_buf(&mut self.inbuf)) => read,
                 // Waiting for a command is where a shutdown may interrupt; a response under
@@ -85,7 +97,7 @@ impl Session {
             };
             match read {
                 Ok(Ok(0)) => break,
-                Ok(Ok(_)) => {}
+                Ok(Ok(n)) => self.read_full = n == spare,
                 Ok(Err(e)) => return Err(e),
                 Err(_) => {
                     let mut out = Vec::new();
