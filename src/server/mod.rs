@@ -276,7 +276,8 @@ async fn serve_connection(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
     let slot = shared.admit(client.ip());
     let stream: BoxStream = if tls {
         let Some(acceptor) = shared.tls_acceptor() else { return };
-        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+        // Boxed: the handshake future is large and only lives during the handshake.
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, Box::pin(acceptor.accept(tcp))).await {
             Ok(Ok(s)) => Box::new(s),
             Ok(Err(e)) => {
                 tracing::debug!(%client, error = %e, "TLS handshake failed");
@@ -299,7 +300,7 @@ async fn serve_connection(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
     };
     tracing::debug!(%client, tls, "connected");
     let idle = shared.limits().idle;
-    if let Err(e) = Session::new(stream, shared, tls, idle).run().await {
+    if let Err(e) = Box::pin(Session::new(stream, shared, tls, idle).run()).await {
         tracing::debug!(%client, error = %e, "session ended with an error");
     }
     tracing::debug!(%client, "disconnected");

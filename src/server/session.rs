@@ -70,7 +70,8 @@ impl Session {
         loop {
             self.frame();
             if !self.queue.is_empty() {
-                if self.answer_queue().await? {
+                // Boxed: the answering future is large and an idle session should not carry it.
+                if Box::pin(self.answer_queue()).await? {
                     break;
                 }
                 continue;
@@ -221,10 +222,10 @@ impl Session {
                 self.send(&out).await?;
                 return Ok(true);
             }
-            Flow::More(cursor) => self.send_chunks(out, cursor).await?,
+            Flow::More(cursor) => Box::pin(self.send_chunks(out, cursor)).await?,
             Flow::StartTls => {
                 self.send(&out).await?;
-                return Ok(!self.start_tls().await?);
+                return Ok(!Box::pin(self.start_tls()).await?);
             }
             Flow::Compress => {
                 self.send(&out).await?;
