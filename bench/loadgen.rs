@@ -1,0 +1,328 @@
+//! nntp-bench: a load generator for NNTP servers (listnews, public-inbox-nntpd, INN's nnrpd),
+//! so the client is never the bottleneck. Prints one JSON line per measurement.
+//!
+//!   nntp-bench --addr 127.0.0.1:1119 --group G xover   [--rounds 5]
+//!   nntp-bench --addr … --group G hdr                  [--rounds 5]
+//!   nntp-bench --addr … --group G article-number       [--clients 1|64] [--seconds 10]
+//!   nntp-bench --addr … --group G article-id           [--clients 1|64] [--seconds 10]
+//!   nntp-bench --addr … --group G group                [--count 2000]
+//!   nntp-bench --addr … idle --connections 10000 --pid <server pid>
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+
+#[derive(Parser)]
+#[command(about = "NNTP load generator: one JSON line per measurement")]
+struct Cli {
+    /// The server.
+    #[arg(long)]
+    addr: SocketAddr,
+    /// The group to read.
+    #[arg(long, default_value = "")]
+    group: String,
+    #[command(subcommand)]
+    scenario: Scenario,
+}
+
+#[derive(Subcommand)]
+enum Scenario {
+    /// XOVER of the whole group; lines per second.
+    Xover {
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
+    /// HDR Subject of the whole group (XHDR if HDR is refused); lines per second.
+    Hdr {
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
+    /// ARTICLE by random number; articles per second, p50 and p99 latency.
+    ArticleNumber {
+        #[arg(long, default_value_t = 1)]
+        clients: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// ARTICLE by random message-id (ids from XOVER first).
+    ArticleId {
+        #[arg(long, default_value_t = 1)]
+        clients: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
+    /// GROUP latency.
+    Group {
+        #[arg(long, default_value_t = 2000)]
+        count: usize,
+    },
+    /// Opens idle connections (each greeted) and reports the server's RSS per connection.
+    Idle {
+        #[arg(long, default_value_t = 10_000)]
+        connections: usize,
+        /// The server's PID, to read its RSS from /proc.
+        #[arg(long)]
+        pid: u32,
+    },
+}
+
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+struct Conn {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+    line: Vec<u8>,
+}
+
+impl Conn {
+    async fn open(addr: SocketAddr) -> Result<Conn> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (r, w) = stream.into_split();
+        let mut c = Conn { reader: BufReader::with_capacity(256 << 10, r), writer: w, line: Vec::with_capacity(1024) };
+        let greeting = c.status().await?;
+        if !greeting.starts_with(b"20") {
+            return Err(format!("greeting {}", String::from_utf8_lossy(&greeting)).into());
+        }
+        Ok(c)
+    }
+
+    async fn status(&mut self) -> Result<Vec<u8>> {
+        self.line.clear();
+        if self.reader.read_until(b'\n', &mut self.line).await? == 0 {
+            return Err("connection closed".into());
+        }
+        Ok(self.line.clone())
+    }
+
+    async fn cmd(&mut self, command: &str) -> Result<Vec<u8>> {
+        self.writer.write_all(format!("{command}\r\n").as_bytes()).await?;
+        self.status().await
+    }
+
+    /// Reads a multi-line block; returns (lines, bytes).
+    async fn block(&mut self) -> Result<(usize, usize)> {
+        let (mut lines, mut bytes) = (0, 0);
+        loop {
+            self.line.clear();
+            let n = self.reader.read_until(b'\n', &mut self.line).await?;
+            if n == 0 {
+                return Err("connection closed in a block".into());
+            }
+            if self.line == b".\r\n" {
+                return Ok((lines, bytes));
+            }
+            lines += 1;
+            bytes += n;
+        }
+    }
+
+    async fn block_lines(&mut self) -> Result<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        loop {
+            self.line.clear();
+            if self.reader.read_until(b'\n', &mut self.line).await? == 0 {
+                return Err("connection closed in a block".into());
+            }
+            if self.line == b".\r\n" {
+                return Ok(out);
+            }
+            out.push(self.line.clone());
+        }
+    }
+
+    /// GROUP: (count, low, high).
+    async fn group(&mut self, group: &str) -> Result<(u64, u64, u64)> {
+        let s = String::from_utf8_lossy(&self.cmd(&format!("GROUP {group}")).await?).into_owned();
+        let f: Vec<&str> = s.split_whitespace().collect();
+        if f.first() != Some(&"211") || f.len() < 4 {
+            return Err(format!("GROUP answered {s}").into());
+        }
+        Ok((f[1].parse()?, f[2].parse()?, f[3].parse()?))
+    }
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    v[v.len() / 2]
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// A small xorshift generator: deterministic, no dependency.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+}
+
+async fn listing(addr: SocketAddr, group: &str, rounds: usize, hdr: bool) -> Result<String> {
+    let mut c = Conn::open(addr).await?;
+    let (_, low, high) = c.group(group).await?;
+    let mut rates = Vec::new();
+    let mut lines_seen = 0;
+    let mut command = if hdr { format!("HDR Subject {low}-{high}") } else { format!("XOVER {low}-{high}") };
+    for _ in 0..rounds {
+        let t = Instant::now();
+        let mut status = c.cmd(&command).await?;
+        if hdr && !status.starts_with(b"225") {
+            // public-inbox and older servers: XHDR.
+            command = format!("XHDR Subject {low}-{high}");
+            status = c.cmd(&command).await?;
+        }
+        if !status.starts_with(b"22") {
+            return Err(format!("{command}: {}", String::from_utf8_lossy(&status)).into());
+        }
+        let (lines, _) = c.block().await?;
+        lines_seen = lines;
+        rates.push(lines as f64 / t.elapsed().as_secs_f64());
+    }
+    let what = if hdr { "hdr_subject" } else { "xover" };
+    Ok(format!(r#"{{"scenario":"{what}","lines":{lines_seen},"rounds":{rounds},"median_lines_per_s":{:.0}}}"#, median(&mut rates)))
+}
+
+async fn articles(addr: SocketAddr, group: &str, clients: usize, seconds: f64, by_id: bool) -> Result<String> {
+    let mut first = Conn::open(addr).await?;
+    let (_, low, high) = first.group(group).await?;
+    let ids: std::sync::Arc<Vec<String>> = std::sync::Arc::new(if by_id {
+        let status = first.cmd(&format!("XOVER {low}-{high}")).await?;
+        if !status.starts_with(b"224") {
+            return Err("XOVER refused".into());
+        }
+        first
+            .block_lines()
+            .await?
+            .iter()
+            .filter_map(|l| l.split(|&b| b == b'\t').nth(4).map(|id| String::from_utf8_lossy(id).into_owned()))
+            .collect()
+    } else {
+        Vec::new()
+    });
+    // The probe connection is done: it must not count against the server's limits.
+    drop(first);
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut tasks = Vec::new();
+    for k in 0..clients {
+        let group = group.to_string();
+        let ids = ids.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut c = Conn::open(addr).await?;
+            c.group(&group).await?;
+            let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ (k as u64 + 1) * 0x9e37_79b9);
+            let mut latencies = Vec::new();
+            let mut bytes = 0usize;
+            while Instant::now() < deadline {
+                let command = if by_id {
+                    format!("ARTICLE {}", ids[(rng.next() % ids.len() as u64) as usize])
+                } else {
+                    format!("ARTICLE {}", low + rng.next() % (high - low + 1))
+                };
+                let t = Instant::now();
+                let status = c.cmd(&command).await?;
+                if status.starts_with(b"220") {
+                    bytes += c.block().await?.1;
+                } else if !status.starts_with(b"423") && !status.starts_with(b"430") {
+                    return Err(format!("{command}: {}", String::from_utf8_lossy(&status)).into());
+                }
+                latencies.push(t.elapsed().as_secs_f64());
+            }
+            Result::Ok((latencies, bytes))
+        }));
+    }
+    let start = Instant::now();
+    let mut all = Vec::new();
+    let mut bytes = 0;
+    for t in tasks {
+        let (l, b) = t.await??;
+        all.extend(l);
+        bytes += b;
+    }
+    let elapsed = start.elapsed().as_secs_f64().max(seconds);
+    all.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let what = if by_id { "article_id" } else { "article_number" };
+    Ok(format!(
+        r#"{{"scenario":"{what}","clients":{clients},"articles":{},"articles_per_s":{:.0},"mb_per_s":{:.1},"p50_ms":{:.3},"p99_ms":{:.3}}}"#,
+        all.len(),
+        all.len() as f64 / elapsed,
+        bytes as f64 / elapsed / 1e6,
+        percentile(&all, 0.5) * 1000.0,
+        percentile(&all, 0.99) * 1000.0
+    ))
+}
+
+async fn group_latency(addr: SocketAddr, group: &str, count: usize) -> Result<String> {
+    let mut c = Conn::open(addr).await?;
+    let mut lat = Vec::with_capacity(count);
+    for _ in 0..count {
+        let t = Instant::now();
+        c.group(group).await?;
+        lat.push(t.elapsed().as_secs_f64());
+    }
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    Ok(format!(
+        r#"{{"scenario":"group","count":{count},"p50_ms":{:.3},"p99_ms":{:.3}}}"#,
+        percentile(&lat, 0.5) * 1000.0,
+        percentile(&lat, 0.99) * 1000.0
+    ))
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+async fn idle(addr: SocketAddr, connections: usize, pid: u32) -> Result<String> {
+    let before = rss_kib(pid);
+    let mut open = Vec::with_capacity(connections);
+    let t = Instant::now();
+    // Opened a few hundred at a time so the accept queue never overflows.
+    for chunk in (0..connections).collect::<Vec<_>>().chunks(256) {
+        let batch: Vec<_> = chunk.iter().map(|_| tokio::spawn(Conn::open(addr))).collect();
+        for b in batch {
+            open.push(b.await??);
+        }
+    }
+    let opened = t.elapsed().as_secs_f64();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let after = rss_kib(pid);
+    let per = (after.saturating_sub(before) * 1024) as f64 / connections as f64;
+    drop(open);
+    Ok(format!(
+        r#"{{"scenario":"idle","connections":{connections},"open_seconds":{opened:.2},"rss_before_kib":{before},"rss_after_kib":{after},"bytes_per_connection":{per:.0}}}"#
+    ))
+}
+
+#[tokio::main]
+async fn main() {
+    let cli = Cli::parse();
+    let result = match cli.scenario {
+        Scenario::Xover { rounds } => listing(cli.addr, &cli.group, rounds, false).await,
+        Scenario::Hdr { rounds } => listing(cli.addr, &cli.group, rounds, true).await,
+        Scenario::ArticleNumber { clients, seconds } => articles(cli.addr, &cli.group, clients, seconds, false).await,
+        Scenario::ArticleId { clients, seconds } => articles(cli.addr, &cli.group, clients, seconds, true).await,
+        Scenario::Group { count } => group_latency(cli.addr, &cli.group, count).await,
+        Scenario::Idle { connections, pid } => idle(cli.addr, connections, pid).await,
+    };
+    match result {
+        Ok(line) => println!("{line}"),
+        Err(e) => {
+            eprintln!("nntp-bench: {e}");
+            std::process::exit(1);
+        }
+    }
+}
