@@ -221,7 +221,7 @@ async fn articles(addr: SocketAddr, group: &str, clients: usize, seconds: f64, b
         tasks.push(tokio::spawn(async move {
             let mut c = Conn::open(addr).await?;
             c.group(&group).await?;
-            let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ (k as u64 + 1) * 0x9e37_79b9);
+            let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ ((k as u64 + 1) * 0x9e37_79b9));
             let mut latencies = Vec::new();
             let mut bytes = 0usize;
             while Instant::now() < deadline {
