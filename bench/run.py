@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Benchmarks listnews side by side with public-inbox-nntpd and INN's nnrpd on one archive.
+
+    bench/run.py [--epoch DIR] [--runs 5] [--seconds 10] [--peers listnews,public-inbox,inn]
+
+Loads the same public-inbox epoch (default: the selinux bundle in ../shared, cloned to
+/tmp/bench) into each server (peers through bench/peers/*.sh), starts them on loopback,
+measures each scenario --runs times with the Rust load generator (nntp-bench) and writes the
+medians, with ratios to each peer, to bench/results/results.md and bench/results/chart.png.
+"""
+import argparse, json, os, platform, shutil, socket, statistics, subprocess, sys, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+WORK = "/tmp/bench"
+GROUP = "org.kernel.vger.selinux"
+PORTS = {"listnews": 11119, "public-inbox": 11120, "inn": 11121}
+SCENARIOS = [
+    ("import", "import (messages/s)", "msgs_per_s", True),
+    ("store", "store size / raw mail", "ratio", False),
+    ("xover", "XOVER whole group (lines/s)", "median_lines_per_s", True),
+    ("hdr", "HDR Subject whole group (lines/s)", "median_lines_per_s", True),
+    ("article-number-1", "ARTICLE random number, 1 client (articles/s)", "articles_per_s", True),
+    ("article-number-64", "ARTICLE random number, 64 clients (articles/s)", "articles_per_s", True),
+    ("article-id-1", "ARTICLE random message-id, 1 client (articles/s)", "articles_per_s", True),
+    ("article-id-64", "ARTICLE random message-id, 64 clients (articles/s)", "articles_per_s", True),
+    ("group", "GROUP latency p50 (ms)", "p50_ms", False),
+    ("startup", "start-up on the imported store (s)", "seconds", False),
+    ("idle", "RSS per idle connection, 10,000 open (bytes)", "bytes_per_connection", False),
+]
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def kv(text):
+    out = {}
+    for line in text.splitlines():
+        for part in line.split():
+            if "=" in part:
+                k, v = part.split("=", 1)
+                out[k] = v
+    return out
+
+
+def wait_port(port, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                if s.recv(100)[:1] == b"2":
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing answers on port {port}")
+
+
+def raw_size(epoch):
+    out = subprocess.run(["git", "-C", epoch, "rev-list", "--all", "--objects"], capture_output=True, text=True, check=True).stdout
+    # rev-list prints "<id> <path>" for blobs; cat-file wants the id alone.
+    ids = "\n".join(l.split()[0] for l in out.splitlines() if l) + "\n"
+    batch = subprocess.run(["git", "-C", epoch, "cat-file", "--batch-check=%(objecttype) %(objectsize)"],
+                           input=ids, capture_output=True, text=True, check=True).stdout
+    return sum(int(l.split()[1]) for l in batch.splitlines() if l.startswith("blob"))
+
+
+def du(path):
+    return int(sh("du", "-sb", path).split()[0])
+
+
+class Listnews:
+    name = "listnews"
+
+    def __init__(self, bin_dir):
+        self.bin = os.path.join(bin_dir, "listnews")
+        self.dir = os.path.join(WORK, "listnews")
+        self.cfg = os.path.join(self.dir, "listnews.toml")
+
+    def load(self, epoch, runs):
+        rates = []
+        for _ in range(runs):
+            shutil.rmtree(self.dir, ignore_errors=True)
+            os.makedirs(self.dir)
+            with open(self.cfg, "w") as f:
+                f.write(f'[server]\nlisten = ["127.0.0.1:{PORTS[self.name]}"]\nhostname = "bench.example"\n'
+                        f'data_dir = "data"\nmax_connections = 100000\nmax_connections_per_ip = 100000\n\n'
+                        f'[[group]]\nname = "{GROUP}"\nlist_id = "selinux.vger.kernel.org"\n')
+            t = time.perf_counter()
+            out = sh(self.bin, "import", "--config", self.cfg, "--group", GROUP, epoch)
+            secs = time.perf_counter() - t
+            n = int(out.split("read ")[1].split()[0])
+            rates.append(n / secs)
+        return {"msgs_per_s": statistics.median(rates), "store_bytes": du(os.path.join(self.dir, "data")), "runs": runs}
+
+    def start(self):
+        t = time.perf_counter()
+        self.proc = subprocess.Popen([self.bin, "serve", "--config", self.cfg], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "error"})
+        wait_port(PORTS[self.name])
+        return time.perf_counter() - t, self.proc.pid
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait()
+
+
+class Peer:
+    def __init__(self, name):
+        self.name = name
+        self.script = os.path.join(ROOT, "bench/peers", f"{name}.sh")
+
+    def load(self, epoch, runs):
+        out = kv(sh("bash", self.script, "load", epoch, GROUP, os.path.join(WORK, self.name)))
+        secs = float(out["import_seconds"])
+        return {"msgs_per_s": int(out["messages"]) / secs, "store_bytes": int(out["store_bytes"]), "runs": 1}
+
+    def start(self):
+        t = time.perf_counter()
+        out = kv(sh("bash", self.script, "start", str(PORTS[self.name])))
+        self.pid = int(out["pid"])
+        wait_port(PORTS[self.name])
+        return time.perf_counter() - t, self.pid
+
+    def stop(self):
+        subprocess.run(["bash", self.script, "stop", str(self.pid)], capture_output=True)
+
+
+def bench(bin_dir, port, args):
+    out = sh(os.path.join(bin_dir, "nntp-bench"), "--addr", f"127.0.0.1:{port}", "--group", GROUP, *args)
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
+    mem = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
+    return f"{cpu}, {os.cpu_count()} cores, {mem / 1048576:.0f} GiB RAM, Linux {platform.release()}"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epoch", default=os.path.join(WORK, "selinux/git/0.git"))
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=10)
+    ap.add_argument("--peers", default="listnews,public-inbox,inn")
+    a = ap.parse_args()
+    os.makedirs(WORK, exist_ok=True)
+    if not os.path.isdir(a.epoch):
+        bundle = os.path.join(ROOT, "../shared/corpus/lore/selinux.0.bundle")
+        sh("git", "clone", "-q", "--mirror", bundle, a.epoch)
+    sh("cargo", "build", "--release", "-q", cwd=ROOT)
+    bin_dir = os.path.join(ROOT, "target/release")
+    raw = raw_size(a.epoch)
+    servers = [Listnews(bin_dir) if n == "listnews" else Peer(n) for n in a.peers.split(",")]
+    results = {}
+    for srv in servers:
+        print(f"{srv.name}: loading", file=sys.stderr)
+        load = srv.load(a.epoch, a.runs)
+        r = {"import": {"msgs_per_s": load["msgs_per_s"]}, "store": {"ratio": load["store_bytes"] / raw}}
+        starts = []
+        for _ in range(a.runs):
+            secs, pid = srv.start()
+            starts.append(secs)
+            srv.stop()
+        r["startup"] = {"seconds": statistics.median(starts)}
+        _, pid = srv.start()
+        try:
+            runs = {"xover": ["xover", "--rounds", "3"], "hdr": ["hdr", "--rounds", "3"],
+                    "article-number-1": ["article-number", "--clients", "1", "--seconds", str(a.seconds)],
+                    "article-number-64": ["article-number", "--clients", "64", "--seconds", str(a.seconds)],
+                    "article-id-1": ["article-id", "--clients", "1", "--seconds", str(a.seconds)],
+                    "article-id-64": ["article-id", "--clients", "64", "--seconds", str(a.seconds)],
+                    "group": ["group", "--count", "2000"]}
+            for key, args in runs.items():
+                print(f"{srv.name}: {key}", file=sys.stderr)
+                samples = [bench(bin_dir, PORTS[srv.name], args) for _ in range(a.runs)]
+                field = next(s[2] for s in SCENARIOS if s[0] == key)
+                r[key] = {field: statistics.median(s[field] for s in samples), "samples": samples}
+            r["idle"] = bench(bin_dir, PORTS[srv.name], ["idle", "--connections", "10000", "--pid", str(pid)])
+        finally:
+            srv.stop()
+        results[srv.name] = r
+    write(results, raw, a)
+
+
+def write(results, raw, a):
+    out_dir = os.path.join(ROOT, "bench/results")
+    os.makedirs(out_dir, exist_ok=True)
+    json.dump(results, open(os.path.join(out_dir, "results.json"), "w"), indent=1)
+    names = list(results)
+    peers = [n for n in names if n != "listnews"]
+    lines = [f"# listnews against its peers ({time.strftime('%Y-%m-%d', time.gmtime())})", "",
+             f"Machine: {machine()}. Archive: the selinux public-inbox epoch ({raw / 1048576:.1f} MiB of raw mail).",
+             f"Medians of {a.runs} runs (peers' imports: one run each). Client: nntp-bench on the same machine, "
+             "loopback. Regenerate with `bench/run.py`.", "",
+             "| " + " | ".join(["measure", *names, *(f"listnews / {p}" for p in peers)]) + " |",
+             "|---" * (1 + len(names) + len(peers)) + "|"]
+    for key, label, field, higher_better in SCENARIOS:
+        vals = [results[n].get(key, {}).get(field) for n in names]
+        cells = [f"{v:,.2f}" if isinstance(v, float) and v < 100 else (f"{v:,.0f}" if v is not None else "–") for v in vals]
+        ratios = []
+        ln = results.get("listnews", {}).get(key, {}).get(field)
+        for p in peers:
+            pv = results[p].get(key, {}).get(field)
+            if ln and pv:
+                ratio = ln / pv if higher_better else pv / ln
+                ratios.append(f"×{ratio:,.1f}")
+            else:
+                ratios.append("–")
+        lines.append("| " + " | ".join([label, *cells, *ratios]) + " |")
+    lines += ["", "Ratios are listnews's advantage: higher is better for listnews, whichever way the measure runs.",
+              "", "![chart](chart.png)", ""]
+    open(os.path.join(out_dir, "results.md"), "w").write("\n".join(lines))
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        keys = [s for s in SCENARIOS if all(results[n].get(s[0], {}).get(s[2]) for n in names)]
+        fig, axes = plt.subplots(len(keys), 1, figsize=(8, 1.3 * len(keys) + 1))
+        for ax, (key, label, field, higher_better) in zip(axes, keys):
+            vals = [results[n][key][field] for n in names]
+            ax.barh(names, vals, color=["#2b7bba" if n == "listnews" else "#999999" for n in names])
+            ax.set_title(label + ("" if higher_better else " — lower is better"), fontsize=9, loc="left")
+            ax.tick_params(labelsize=8)
+            ax.set_xscale("log")
+        fig.suptitle(f"listnews vs peers — {machine()}", fontsize=9)
+        fig.tight_layout()
+        fig.savefig(os.path.join(out_dir, "chart.png"), dpi=110)
+    except ImportError:
+        print("matplotlib missing (pip install matplotlib): no chart", file=sys.stderr)
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
