@@ -11,7 +11,7 @@ import argparse, multiprocessing, os, resource, socket, statistics, subprocess, 
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
-from crash_campaign import write_mbox  # noqa: E402
+from crash_campaign import update_doc, write_mbox  # noqa: E402
 
 CONFIG = """[server]
 listen = ["127.0.0.1:0"]
@@ -199,18 +199,7 @@ def main():
                f"### Load and abuse campaign ({time.strftime('%Y-%m-%d', time.gmtime())}, release build, {os.cpu_count()} cores, "
                "client and server on loopback; 9,000 articles, 3,000 per group)\n\n"
                "| what | result |\n|---|---|\n" + "\n".join(rows) + "\n")
-    doc = os.path.join(ROOT, "docs/reliability.md")
-    text = open(doc).read()
-    marker = "<!-- tools/abuse.py writes this section -->"
-    if marker in text:
-        start = text.index(marker)
-        end = text.find("\n## ", start)
-        end = len(text) if end < 0 else end + 1
-        text = text[:start] + section + "\n" + text[end:]
-    else:
-        anchor = text.index("## Operator errors")
-        text = text[:anchor] + section + "\n" + text[anchor:]
-    open(doc, "w").write(text)
+    update_doc("<!-- tools/abuse.py writes this section -->", section, before="## Operator errors")
     print(section)
 
 

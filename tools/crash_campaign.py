@@ -173,6 +173,22 @@ def server_campaign(binary, tmp, n, points, rng):
     return results
 
 
+def update_doc(marker, section, before):
+    """Replaces the section that starts with `marker` in docs/reliability.md (up to the next
+    `## ` heading), or puts it before the heading `before` the first time."""
+    doc = os.path.join(ROOT, "docs/reliability.md")
+    text = open(doc).read()
+    if marker in text:
+        start = text.index(marker)
+        end = text.find("\n## ", start)
+        end = len(text) if end < 0 else end + 1
+        text = text[:start] + section + "\n" + text[end:]
+    else:
+        anchor = text.index(before)
+        text = text[:anchor] + section + "\n" + text[anchor:]
+    open(doc, "w").write(text)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--points", type=int, default=20)
@@ -203,18 +219,7 @@ def main():
   exactly once after the MTA's retries of the rest: **{complete} of {a.points}**; exit codes
   other than 0 and 75: {sorted(bad) or 'none'}.
 """
-    doc = os.path.join(ROOT, "docs/reliability.md")
-    text = open(doc).read()
-    marker = "<!-- tools/crash_campaign.py writes this section -->"
-    if marker in text:
-        start = text.index(marker)
-        end = text.find("\n## ", start)
-        end = len(text) if end < 0 else end + 1
-        text = text[:start] + section + "\n" + text[end:]
-    else:
-        anchor = text.index("## Disk full")
-        text = text[:anchor] + section + "\n" + text[anchor:]
-    open(doc, "w").write(text)
+    update_doc("<!-- tools/crash_campaign.py writes this section -->", section, before="## Disk full")
     print(section)
     if same != a.points or lost or complete != a.points or bad:
         sys.exit("the crash campaign found a difference")

@@ -41,6 +41,21 @@ pub(super) fn resolve_range(
     }
 }
 
+/// The answer when a listing finds nothing. The legacy X-commands send an empty list, as
+/// INN does (Outlook Express relies on it for XOVER); OVER and HDR send 420 when there is no
+/// current article and 423 for an empty range (RFC 3977 §8.3.2, §8.5.2).
+fn nothing_in_range(out: &mut Vec<u8>, legacy: bool, code: u16, text: &str, no_range: bool) -> Flow {
+    if legacy {
+        response::status(out, code, text);
+        response::end(out);
+    } else if no_range {
+        response::status(out, 420, "Current article number is invalid");
+    } else {
+        response::status(out, 423, "No articles in that range");
+    }
+    Flow::Continue
+}
+
 pub(super) fn over(
     ctx: &Context,
     state: &mut State,
@@ -83,20 +98,7 @@ pub(super) fn over(
             response::status(out, 224, "Overview information follows");
             Ok(Flow::More(Cursor::Over { gid, next, end }))
         }
-        // INN answers XOVER on an empty range with an empty 224 (Outlook Express needs it).
-        None if legacy => {
-            response::status(out, 224, "Overview information follows");
-            response::end(out);
-            Ok(Flow::Continue)
-        }
-        None if range.is_none() => {
-            response::status(out, 420, "Current article number is invalid");
-            Ok(Flow::Continue)
-        }
-        None => {
-            response::status(out, 423, "No articles in that range");
-            Ok(Flow::Continue)
-        }
+        None => Ok(nothing_in_range(out, legacy, 224, "Overview information follows", range.is_none())),
     }
 }
 
@@ -175,20 +177,7 @@ pub(super) fn hdr(
             response::status(out, code, "Headers follow");
             Ok(Flow::More(Cursor::Hdr { gid, field, filter: kind.filter(), next, end }))
         }
-        // The legacy commands answer an empty range with an empty list, as INN does.
-        None if !matches!(kind, HdrKind::Hdr) => {
-            response::status(out, code, "Headers follow");
-            response::end(out);
-            Ok(Flow::Continue)
-        }
-        None if range.is_none() => {
-            response::status(out, 420, "Current article number is invalid");
-            Ok(Flow::Continue)
-        }
-        None => {
-            response::status(out, 423, "No articles in that range");
-            Ok(Flow::Continue)
-        }
+        None => Ok(nothing_in_range(out, !matches!(kind, HdrKind::Hdr), code, "Headers follow", range.is_none())),
     }
 }
 
