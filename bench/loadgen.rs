@@ -279,11 +279,22 @@ async fn group_latency(addr: SocketAddr, group: &str, count: usize) -> Result<St
     ))
 }
 
+/// RSS of a process and all its descendants (public-inbox serves from a worker child; INN's
+/// nnrpd forks one process per connection).
 fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
+    let own: u64 = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
-        .unwrap_or(0)
+        .unwrap_or(0);
+    let children: u64 = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|list| list.split_whitespace().filter_map(|c| c.parse::<u32>().ok()).collect::<Vec<_>>())
+        .map(rss_kib)
+        .sum();
+    own + children
 }
 
 async fn idle(addr: SocketAddr, connections: usize, pid: u32) -> Result<String> {
