@@ -350,6 +350,11 @@ impl Store {
             .path(dir.join("db"))
             .cache_capacity(256 << 20)
             .mode(sled::Mode::LowSpace)
+            // No background flusher: its thread holds the database (and its file lock) for up
+            // to 500 ms after the store is dropped (sled #1289), so a command run right after
+            // an import found the store "in use". Durability does not rest on it: imports
+            // flush when they finish and the writer flushes before answering a delivery.
+            .flush_every_ms(None)
             .open()
             .map_err(|e| match e {
             sled::Error::Io(ref io)
