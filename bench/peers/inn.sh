@@ -21,16 +21,9 @@ BENCH_ROOT=${BENCH_ROOT:-/tmp/bench}
 LOGDIR=$BENCH_ROOT/inn
 PATHHOST=${INN_PATHHOST:-inn.bench.localdomain}
 
-log() { printf 'inn: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-now() { date +%s.%N; }
-secs_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-
-apt_updated=0
-apt_install() {
-    if [ "$apt_updated" = 0 ]; then apt-get update -qq >&2; apt_updated=1; fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2
-}
+PEER=inn
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 # set `key: value` in inn.conf, replacing an existing (possibly commented-out) line
 set_conf() {
@@ -218,22 +211,6 @@ cmd_load() {
     printf 'import_seconds=%.3f messages=%d store_bytes=%d\n' "$secs" "$accepted" "$(store_bytes)"
 }
 
-wait_greeting() {
-    local port=$1 pid=$2 line
-    for _ in $(seq 300); do
-        kill -0 "$pid" 2>/dev/null || return 1
-        if { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
-            line=""
-            read -r -t 5 line <&3 || true
-            printf 'QUIT\r\n' >&3 2>/dev/null || true
-            exec 3<&- 3>&-
-            case $line in 200*|201*) return 0 ;; esac
-        fi
-        sleep 0.1
-    done
-    return 1
-}
-
 cmd_start() {
     [ $# -eq 1 ] || die "usage: inn.sh start <port>"
     local port=$1 pid
@@ -253,12 +230,7 @@ cmd_start() {
 
 cmd_stop() {
     [ $# -eq 1 ] || die "usage: inn.sh stop <pid>"
-    local pid=$1
-    [[ $pid =~ ^[0-9]+$ ]] || die "not a pid: $pid"
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid"
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
+    stop_pid "$1"
 }
 
 main() {

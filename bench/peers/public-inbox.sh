@@ -22,16 +22,9 @@ BENCH_ROOT=${BENCH_ROOT:-/tmp/bench}
 STATE=$BENCH_ROOT/public-inbox
 export PI_CONFIG=$STATE/config
 
-log() { printf 'public-inbox: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
-now() { date +%s.%N; }
-secs_between() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-
-apt_updated=0
-apt_install() {
-    if [ "$apt_updated" = 0 ]; then apt-get update -qq >&2; apt_updated=1; fi
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >&2
-}
+PEER=public-inbox
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 setup() {
     local want=()
@@ -87,22 +80,6 @@ cmd_load() {
     printf 'import_seconds=%.3f messages=%d store_bytes=%d\n' "$secs" "$n" "$(du -s -B1 "$dir" | cut -f1)"
 }
 
-wait_greeting() {
-    local port=$1 pid=$2 line
-    for _ in $(seq 300); do
-        kill -0 "$pid" 2>/dev/null || return 1
-        if { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
-            line=""
-            read -r -t 5 line <&3 || true
-            printf 'QUIT\r\n' >&3 2>/dev/null || true
-            exec 3<&- 3>&-
-            case $line in 200*|201*) return 0 ;; esac
-        fi
-        sleep 0.1
-    done
-    return 1
-}
-
 cmd_start() {
     [ $# -eq 1 ] || die "usage: public-inbox.sh start <port>"
     local port=$1 pid logf=$STATE/nntpd-$1.log
@@ -120,12 +97,7 @@ cmd_start() {
 
 cmd_stop() {
     [ $# -eq 1 ] || die "usage: public-inbox.sh stop <pid>"
-    local pid=$1
-    [[ $pid =~ ^[0-9]+$ ]] || die "not a pid: $pid"
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -TERM "$pid"      # the master stops its workers
-    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || return 0; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
+    stop_pid "$1"
 }
 
 main() {
