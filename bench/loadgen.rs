@@ -191,7 +191,10 @@ async fn listing(addr: SocketAddr, group: &str, rounds: usize, hdr: bool) -> Res
         rates.push(lines as f64 / t.elapsed().as_secs_f64());
     }
     let what = if hdr { "hdr_subject" } else { "xover" };
-    Ok(format!(r#"{{"scenario":"{what}","lines":{lines_seen},"rounds":{rounds},"median_lines_per_s":{:.0}}}"#, median(&mut rates)))
+    Ok(format!(
+        r#"{{"scenario":"{what}","lines":{lines_seen},"rounds":{rounds},"median_lines_per_s":{:.0}}}"#,
+        median(&mut rates)
+    ))
 }
 
 async fn articles(addr: SocketAddr, group: &str, clients: usize, seconds: f64, by_id: bool) -> Result<String> {
@@ -284,7 +287,9 @@ async fn group_latency(addr: SocketAddr, group: &str, count: usize) -> Result<St
 fn rss_kib(pid: u32) -> u64 {
     let own: u64 = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
         .unwrap_or(0);
     let children: u64 = std::fs::read_dir(format!("/proc/{pid}/task"))
         .into_iter()
@@ -318,9 +323,31 @@ async fn idle(addr: SocketAddr, connections: usize, pid: u32) -> Result<String> 
     ))
 }
 
-#[tokio::main]
-async fn main() {
+fn main() {
     let cli = Cli::parse();
+    // One client on one thread: a multi-threaded client would add its own cross-thread
+    // wake-ups to every round trip it measures.
+    let one = match cli.scenario {
+        Scenario::ArticleNumber { clients, .. } | Scenario::ArticleId { clients, .. } => clients == 1,
+        Scenario::Group { .. } => true,
+        _ => false,
+    };
+    let runtime = if one {
+        tokio::runtime::Builder::new_current_thread().enable_all().build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread().enable_all().build()
+    };
+    let runtime = match runtime {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("nntp-bench: {e}");
+            std::process::exit(1);
+        }
+    };
+    runtime.block_on(run(cli));
+}
+
+async fn run(cli: Cli) {
     let result = match cli.scenario {
         Scenario::Xover { rounds } => listing(cli.addr, &cli.group, rounds, false).await,
         Scenario::Hdr { rounds } => listing(cli.addr, &cli.group, rounds, true).await,

@@ -95,7 +95,10 @@ impl Archive {
         for s in sources {
             importer.import_path(s, MboxFormat::Mboxrd).expect("import");
         }
-        importer.finish().expect("finish")
+        let stats = importer.finish().expect("finish");
+        drop(store);
+        wait_for_store_release(&self.config.server.data_dir);
+        stats
     }
 
     /// Starts the server on this archive.
@@ -371,4 +374,20 @@ pub fn pi_add(repo: &Path, name: &str, raw: &[u8]) {
     } else {
         pi_commit(repo, name, raw);
     }
+}
+
+/// sled lets go of its file lock from a background thread shortly after the last handle
+/// drops (sled #1289). A test that next runs a `listnews` process on the store waits for that,
+/// as a second command would after a first one had exited.
+pub fn wait_for_store_release(data_dir: &Path) {
+    use fs2::FileExt;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        match std::fs::OpenOptions::new().read(true).write(true).open(data_dir.join("db").join("db")) {
+            Ok(file) if file.try_lock_exclusive().is_ok() => return,
+            Ok(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            Err(_) => return,
+        }
+    }
+    panic!("the store in {} stayed locked for 10 s", data_dir.display());
 }

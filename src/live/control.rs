@@ -26,11 +26,17 @@ pub fn socket_path(data_dir: &Path) -> PathBuf {
 }
 
 /// Serves the control socket until the task is dropped.
-pub async fn serve(path: PathBuf, writer: Writer) -> std::io::Result<()> {
+/// Binds the socket. Done before `serve` returns to its caller, so a delivery made once the
+/// server is up always finds the socket (and never falls back to a store that is in use).
+pub fn bind(path: &Path) -> std::io::Result<UnixListener> {
     // A socket file left by a killed server: nothing listens on it any more.
-    let _ = std::fs::remove_file(&path);
-    let listener = UnixListener::bind(&path)?;
+    let _ = std::fs::remove_file(path);
+    let listener = UnixListener::bind(path)?;
     tracing::info!(path = %path.display(), "control socket ready");
+    Ok(listener)
+}
+
+pub async fn serve(listener: UnixListener, writer: Writer) -> std::io::Result<()> {
     loop {
         let (stream, _) = listener.accept().await?;
         let writer = writer.clone();

@@ -34,7 +34,8 @@ impl Service {
         let server = crate::server::Server::start(config, store.clone()).await?;
         let (writer, writer_thread) = Writer::start(store, config.clone())?;
         let socket = control::socket_path(&config.server.data_dir);
-        let control = tokio::spawn(control::serve(socket.clone(), writer.clone()));
+        let listener = control::bind(&socket)?;
+        let control = tokio::spawn(control::serve(listener, writer.clone()));
         Ok(Service { server, control, writer, writer_thread, socket })
     }
 

@@ -141,8 +141,7 @@ impl Server {
         let mut server = Server { addrs: Vec::new(), tls_addrs: Vec::new(), shared, store, stop, tasks: Vec::new() };
         for (addrs, tls) in [(&config.server.listen, false), (&config.server.listen_tls, true)] {
             for addr in addrs {
-                let listener =
-                    TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+                let listener = bind(*addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
                 let local = listener.local_addr()?;
                 let proxied = config.server.proxy_protocol.contains(addr);
                 tracing::info!(%local, tls, proxied, "listening");
@@ -202,6 +201,19 @@ fn ensure_groups(config: &Config, store: &Store) -> anyhow::Result<()> {
     }
     batch.commit()?;
     Ok(())
+}
+
+/// Connections the kernel may hold waiting for `accept` (capped by `net.core.somaxconn`). A
+/// short queue (std's and tokio's default is 128 or 1024) drops the SYNs of a burst of clients
+/// and each of them then waits a whole SYN retransmission (1 s and more) to get in.
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    // As std does: a restarted server can bind while old connections sit in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 async fn accept_loop(

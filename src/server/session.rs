@@ -1,5 +1,6 @@
-//! One client connection: frames command lines, runs them in order on the blocking pool,
-//! and writes each batch of responses with one write.
+//! One client connection: frames command lines, runs them in order (a few quick ones on the
+//! session's own thread, anything else on the blocking pool), and writes each batch of
+//! responses with one write.
 //!
 //! Memory stays bounded whatever the client does: new input is read only once every queued
 //! command has been answered, a response is produced in chunks of about [`CHUNK`] bytes
@@ -22,6 +23,9 @@ const BATCH_OUTPUT: usize = 64 << 10;
 /// Input is read in small steps: an idle connection then holds a small buffer (most command
 /// lines are a few dozen octets), and a pipelining client still gets 4 KiB per read.
 const READ_SMALL: usize = 512;
+/// At most this many quick commands run on the session's own thread at once (see
+/// [`commands::is_quick`]); a longer pipeline goes to the blocking pool.
+const QUICK_BATCH: usize = 4;
 const READ_CHUNK: usize = 4 << 10;
 
 /// A framed input line, or the mark of one that was too long.
@@ -193,27 +197,18 @@ impl Session {
     /// Answers queued commands in order; returns true once the client has quit.
     async fn answer_queue(&mut self) -> std::io::Result<bool> {
         let ctx = self.shared.context();
-        let mut state = std::mem::take(&mut self.state);
-        let mut queue = std::mem::take(&mut self.queue);
-        let (state, queue, out, flow) = tokio::task::spawn_blocking(move || {
-            let mut out = Vec::with_capacity(4096);
-            let mut flow = Flow::Continue;
-            while let Some(input) = queue.pop_front() {
-                flow = match input {
-                    Input::Line(line) => commands::execute(&ctx, &mut state, &line, &mut out),
-                    Input::TooLong => {
-                        response::status(&mut out, 501, "Command line too long (over 512 octets)");
-                        Flow::Continue
-                    }
-                };
-                if !matches!(flow, Flow::Continue) || out.len() >= BATCH_OUTPUT {
-                    break;
-                }
-            }
-            (state, queue, out, flow)
-        })
-        .await
-        .map_err(std::io::Error::other)?;
+        let state = std::mem::take(&mut self.state);
+        let queue = std::mem::take(&mut self.queue);
+        let quick = queue.len() <= QUICK_BATCH
+            && queue.iter().all(|input| match input {
+                Input::Line(line) => commands::is_quick(line),
+                Input::TooLong => true,
+            });
+        let (state, queue, out, flow) = if quick {
+            run_queue(&ctx, state, queue)
+        } else {
+            tokio::task::spawn_blocking(move || run_queue(&ctx, state, queue)).await.map_err(std::io::Error::other)?
+        };
         self.state = state;
         self.queue = queue;
         match flow {
@@ -266,4 +261,27 @@ impl Session {
         }
         Ok(())
     }
+}
+
+/// Runs queued commands in order until one changes the flow or the output is large.
+fn run_queue(
+    ctx: &commands::Context,
+    mut state: State,
+    mut queue: VecDeque<Input>,
+) -> (State, VecDeque<Input>, Vec<u8>, Flow) {
+    let mut out = Vec::with_capacity(4096);
+    let mut flow = Flow::Continue;
+    while let Some(input) = queue.pop_front() {
+        flow = match input {
+            Input::Line(line) => commands::execute(ctx, &mut state, &line, &mut out),
+            Input::TooLong => {
+                response::status(&mut out, 501, "Command line too long (over 512 octets)");
+                Flow::Continue
+            }
+        };
+        if !matches!(flow, Flow::Continue) || out.len() >= BATCH_OUTPUT {
+            break;
+        }
+    }
+    (state, queue, out, flow)
 }

@@ -357,18 +357,18 @@ impl Store {
             .flush_every_ms(None)
             .open()
             .map_err(|e| match e {
-            sled::Error::Io(ref io)
-                if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
-            {
-                let holder = std::fs::read_to_string(dir.join(PID_FILE))
-                    .ok()
-                    .and_then(|s| s.trim().parse::<u32>().ok())
-                    .map(|pid| format!("PID {pid}"))
-                    .unwrap_or_else(|| "another process".to_string());
-                StoreError::InUse { path: dir.to_path_buf(), holder }
-            }
-            other => StoreError::Sled(other),
-        })?;
+                sled::Error::Io(ref io)
+                    if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
+                {
+                    let holder = std::fs::read_to_string(dir.join(PID_FILE))
+                        .ok()
+                        .and_then(|s| s.trim().parse::<u32>().ok())
+                        .map(|pid| format!("PID {pid}"))
+                        .unwrap_or_else(|| "another process".to_string());
+                    StoreError::InUse { path: dir.to_path_buf(), holder }
+                }
+                other => StoreError::Sled(other),
+            })?;
         std::fs::write(dir.join(PID_FILE), format!("{}\n", std::process::id()))?;
         let tree = db.open_tree("listnews")?;
         let format_key = codec::key(codec::META, b"format");

@@ -199,6 +199,34 @@ impl HdrField {
 }
 
 /// Runs one command line. Store failures become `403` (RFC 3977 §3.2.1) and the session goes on.
+/// Whether a command line answers from a handful of keys (one article, one group record), so
+/// the session may run it on its own async thread: handing it to the blocking pool costs two
+/// thread wake-ups, which on a virtual machine are most of a small request's latency. Listings,
+/// searches and password checks (argon2) go to the blocking pool. Unparsable lines are quick
+/// too: they only produce an error status.
+pub fn is_quick(line: &[u8]) -> bool {
+    match crate::protocol::command::parse(line) {
+        Ok(command) => matches!(
+            command,
+            Command::Article(..)
+                | Command::Group(_)
+                | Command::Next
+                | Command::Last
+                | Command::Date
+                | Command::ModeReader
+                | Command::Capabilities
+                | Command::Help
+                | Command::Quit
+                | Command::Post
+                | Command::Ihave
+                | Command::AuthUser(_)
+                | Command::StartTls
+                | Command::Compress(_)
+        ),
+        Err(_) => true,
+    }
+}
+
 pub fn execute(ctx: &Context, state: &mut State, line: &[u8], out: &mut Vec<u8>) -> Flow {
     let command = match crate::protocol::command::parse(line) {
         Ok(c) => c,
