@@ -93,7 +93,7 @@ fn a_full_disk_stops_the_import_cleanly_and_it_resumes() {
     assert!(import(&reference.config_path(), &mbox).status.success());
     let expected = listing(&reference);
 
-    let fs = SmallFs::mount(&work.path().join("small"), "48m");
+    let fs = SmallFs::mount(&work.path().join("small"), "24m");
     let data = fs.path.join("data");
     let archive = Archive::with_config(|t| {
         let mut lines: Vec<String> = t.lines().map(str::to_string).collect();
@@ -105,7 +105,7 @@ fn a_full_disk_stops_the_import_cleanly_and_it_resumes() {
         lines.join("\n")
     });
     let out = import(&archive.config_path(), &mbox);
-    assert!(!out.status.success(), "the import cannot fit in 48 MiB");
+    assert!(!out.status.success(), "the import cannot fit in 24 MiB");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("free some space") && err.contains("resume"), "a clear error: {err}");
 

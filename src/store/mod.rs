@@ -6,6 +6,7 @@
 //! group record, never from `Tree::len` or `generate_id`, and are never reused.
 
 pub mod codec;
+mod log;
 pub mod overview;
 mod thread;
 mod writer;
@@ -13,6 +14,8 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 use codec::{Reader, Writer};
+pub use log::Location;
+use log::{ArticleLog, Tail};
 pub use thread::{MAX_THREAD, ThreadEntry, ThreadNode};
 pub use writer::{Batch, NewArticle};
 
@@ -100,7 +103,7 @@ impl StoredWire {
         }
     }
 
-    fn decompress(data: &[u8], len: usize) -> Result<Vec<u8>> {
+    pub(crate) fn decompress(data: &[u8], len: usize) -> Result<Vec<u8>> {
         DECOMPRESSOR.with(|d| {
             let mut d = d.borrow_mut();
             if d.is_none() {
@@ -115,45 +118,42 @@ impl StoredWire {
     }
 }
 
-/// One article as stored: wire bytes (CRLF, dot-stuffed), ready to send.
+/// An article's sled record: what is known of it without its text, and where its text is
+/// in the article log.
 #[derive(Debug, Clone)]
-pub struct Article {
-    raw: sled::IVec,
+pub(crate) struct ArticleRecord {
     pub arrival: i64,
     /// Every (group id, number) this article has, in the order they were assigned.
     pub memberships: Vec<(u32, u64)>,
-    msgid: (usize, usize),
-    /// The stored wire bytes as they sit in `raw` (possibly compressed).
-    stored: (usize, usize, bool),
-    wire: Vec<u8>,
-    header_len: usize,
+    pub message_id: String,
+    /// Length of the header lines in the wire bytes.
+    pub header_len: usize,
+    /// Length of the wire bytes.
+    pub len: usize,
+    pub compressed: bool,
+    pub at: Location,
 }
 
-const ARTICLE_RECORD_VERSION: u8 = 2;
+const ARTICLE_RECORD_VERSION: u8 = 3;
 
-impl Article {
-    pub(crate) fn encode(
-        arrival: i64,
-        memberships: &[(u32, u64)],
-        msgid: &str,
-        header_len: usize,
-        wire: &StoredWire,
-    ) -> Vec<u8> {
-        let mut w = Writer(Vec::with_capacity(wire.data.len() + 64));
-        w.u8(ARTICLE_RECORD_VERSION).i64(arrival).u32(header_len as u32).u16(memberships.len() as u16);
-        for (gid, num) in memberships {
+impl ArticleRecord {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = Writer(Vec::with_capacity(64 + self.message_id.len()));
+        w.u8(ARTICLE_RECORD_VERSION).i64(self.arrival).u32(self.header_len as u32).u16(self.memberships.len() as u16);
+        for (gid, num) in &self.memberships {
             w.u32(*gid).u64(*num);
         }
-        w.bytes(msgid.as_bytes()).u8(u8::from(wire.compressed)).u32(wire.len as u32).raw(&wire.data);
+        w.bytes(self.message_id.as_bytes())
+            .u8(u8::from(self.compressed))
+            .u32(self.len as u32)
+            .u32(self.at.segment)
+            .u64(self.at.offset)
+            .u32(self.at.len);
         w.0
     }
 
-    pub(crate) fn decode(raw: sled::IVec) -> Result<Self> {
-        Self::decode_inner(raw, true)
-    }
-
-    fn decode_inner(raw: sled::IVec, with_wire: bool) -> Result<Self> {
-        let mut r = Reader::new(&raw);
+    pub(crate) fn decode(raw: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(raw);
         if r.u8()? != ARTICLE_RECORD_VERSION {
             return Err(StoreError::Corrupt("unknown article record version"));
         }
@@ -164,43 +164,43 @@ impl Article {
         for _ in 0..n {
             memberships.push((r.u32()?, r.u64()?));
         }
-        let id = r.bytes()?;
-        std::str::from_utf8(id).map_err(|_| StoreError::Corrupt("message-id"))?;
-        let id_end = r.position();
-        let msgid = (id_end - id.len(), id_end);
+        let message_id = std::str::from_utf8(r.bytes()?).map_err(|_| StoreError::Corrupt("message-id"))?.to_string();
         let compressed = r.u8()? == 1;
         let len = r.u32()? as usize;
-        let start = r.position();
-        let wire = if compressed && with_wire { StoredWire::decompress(r.rest(), len)? } else { Vec::new() };
-        if !compressed && raw.len() - start != len {
-            return Err(StoreError::Corrupt("article length"));
+        let at = Location { segment: r.u32()?, offset: r.u64()?, len: r.u32()? };
+        if header_len > len || (!compressed && at.len as usize != len) {
+            return Err(StoreError::Corrupt("article lengths"));
         }
-        if header_len > len {
-            return Err(StoreError::Corrupt("header length"));
-        }
-        Ok(Article { stored: (start, raw.len(), compressed), raw, arrival, memberships, msgid, wire, header_len })
+        Ok(ArticleRecord { arrival, memberships, message_id, header_len, len, compressed, at })
     }
+}
 
-    /// The wire bytes as stored (for rewriting the record without recompressing).
-    pub(crate) fn stored_wire(&self) -> StoredWire {
-        let (start, end, compressed) = self.stored;
-        StoredWire { len: self.wire().len(), compressed, data: self.raw[start..end].to_vec() }
-    }
+/// One article as stored: wire bytes (CRLF, dot-stuffed), ready to send.
+#[derive(Debug, Clone)]
+pub struct Article {
+    pub arrival: i64,
+    /// Every (group id, number) this article has, in the order they were assigned.
+    pub memberships: Vec<(u32, u64)>,
+    message_id: String,
+    wire: Vec<u8>,
+    header_len: usize,
+}
 
+impl Article {
     pub fn message_id(&self) -> &str {
-        std::str::from_utf8(&self.raw[self.msgid.0..self.msgid.1]).unwrap_or("")
+        &self.message_id
     }
     /// The whole article as sent by ARTICLE (without the served Path/Newsgroups/Xref lines).
     pub fn wire(&self) -> &[u8] {
-        if self.stored.2 { &self.wire } else { &self.raw[self.stored.0..] }
+        &self.wire
     }
     /// Header lines, each ending in CRLF, without the blank separator line.
     pub fn head(&self) -> &[u8] {
-        &self.wire()[..self.header_len]
+        &self.wire[..self.header_len]
     }
     /// The body after the blank line, dot-stuffed, ending in CRLF (or empty).
     pub fn body(&self) -> &[u8] {
-        self.wire().get(self.header_len + 2..).unwrap_or(&[])
+        self.wire.get(self.header_len + 2..).unwrap_or(&[])
     }
     pub fn number_in(&self, gid: u32) -> Option<u64> {
         self.memberships.iter().find(|(g, _)| *g == gid).map(|(_, n)| *n)
@@ -319,11 +319,12 @@ pub struct Store {
     db: sled::Db,
     tree: sled::Tree,
     dir: PathBuf,
+    log: std::sync::Arc<ArticleLog>,
 }
 
 const PID_FILE: &str = "listnews.pid";
 /// The on-disk format; bumped whenever keys or records change meaning.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 
 impl Store {
     /// Opens (creating if needed) the store in `dir`.
@@ -389,7 +390,13 @@ impl Store {
                 });
             }
         }
-        Ok(Store { db, tree, dir: dir.to_path_buf() })
+        let tail = tree
+            .get(codec::key(codec::META, log::TAIL_KEY))?
+            .map(|v| Tail::decode(&v).ok_or(StoreError::Corrupt("article log tail")))
+            .transpose()?
+            .unwrap_or(Tail { segment: 0, offset: 0 });
+        let log = std::sync::Arc::new(ArticleLog::open(&dir.join("articles"), tail)?);
+        Ok(Store { db, tree, dir: dir.to_path_buf(), log })
     }
 
     pub fn dir(&self) -> &Path {
@@ -403,6 +410,8 @@ impl Store {
 
     /// Waits until everything written so far is on disk.
     pub fn flush(&self) -> Result<()> {
+        // Articles first: a durable record must never point at bytes that are not.
+        self.log.sync()?;
         self.db.flush()?;
         Ok(())
     }
@@ -426,7 +435,7 @@ impl Store {
 
     /// Bytes the database occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
-        Ok(self.db.size_on_disk()?)
+        Ok(self.db.size_on_disk()? + self.log.size()?)
     }
 
     pub fn group(&self, name: &str) -> Result<Option<GroupMeta>> {
@@ -493,26 +502,30 @@ impl Store {
         }
     }
 
+    pub(crate) fn article_record(&self, aid: u64) -> Result<Option<ArticleRecord>> {
+        self.tree.get(codec::article_key(aid))?.map(|v| ArticleRecord::decode(&v)).transpose()
+    }
+
     /// An article's arrival time, memberships and message-id, without reading its text.
     pub fn article_meta(&self, aid: u64) -> Result<Option<ArticleMeta>> {
-        match self.tree.get(codec::article_key(aid))? {
-            Some(v) => {
-                let a = Article::decode_inner(v, false)?;
-                Ok(Some(ArticleMeta {
-                    message_id: a.message_id().to_string(),
-                    arrival: a.arrival,
-                    memberships: a.memberships,
-                }))
-            }
-            None => Ok(None),
-        }
+        Ok(self.article_record(aid)?.map(|r| ArticleMeta {
+            message_id: r.message_id,
+            arrival: r.arrival,
+            memberships: r.memberships,
+        }))
     }
 
     pub fn article(&self, aid: u64) -> Result<Option<Article>> {
-        match self.tree.get(codec::article_key(aid))? {
-            Some(v) => Ok(Some(Article::decode(v)?)),
-            None => Ok(None),
-        }
+        let Some(r) = self.article_record(aid)? else { return Ok(None) };
+        let stored = self.log.read(r.at)?;
+        let wire = if r.compressed { StoredWire::decompress(&stored, r.len)? } else { stored };
+        Ok(Some(Article {
+            arrival: r.arrival,
+            memberships: r.memberships,
+            message_id: r.message_id,
+            wire,
+            header_len: r.header_len,
+        }))
     }
 
     /// Looks up a message-id (with its angle brackets).

@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 
 use super::codec::{self, Writer};
+use super::log::{self, Location, Tail};
 use super::thread::{MAX_DEPTH, ThreadNode};
-use super::{Article, GroupMeta, MsgIdEntry, OverviewEntry, Reject, Result, Store, StoreError, StoredWire};
+use super::{ArticleRecord, GroupMeta, MsgIdEntry, OverviewEntry, Reject, Result, Store, StoreError, StoredWire};
 
 const NEXT_ARTICLE_ID: &[u8] = b"next_article_id";
 const NEXT_GROUP_ID: &[u8] = b"next_group_id";
@@ -36,11 +37,15 @@ pub struct Batch<'s> {
     store: &'s Store,
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     pending_bytes: usize,
+    /// Where this batch's article texts go in the article log, once it has any.
+    log_start: Option<Tail>,
+    /// The article texts, back to back, appended to the log on commit.
+    log_bytes: Vec<u8>,
 }
 
 impl<'s> Batch<'s> {
     pub(super) fn new(store: &'s Store) -> Self {
-        Batch { store, pending: BTreeMap::new(), pending_bytes: 0 }
+        Batch { store, pending: BTreeMap::new(), pending_bytes: 0, log_start: None, log_bytes: Vec::new() }
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
@@ -65,21 +70,36 @@ impl<'s> Batch<'s> {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.pending.is_empty()
+        self.pending.is_empty() && self.log_bytes.is_empty()
     }
 
     /// Drops everything pending.
     pub fn discard(&mut self) {
         self.pending.clear();
         self.pending_bytes = 0;
+        self.log_start = None;
+        self.log_bytes.clear();
     }
 
-    /// Applies everything atomically.
+    /// Applies everything atomically: the article texts are appended to the log, then one
+    /// sled batch records them (with the log's new end) and everything else. Pending writes
+    /// are gone afterwards, whether it worked or not.
     pub fn commit(&mut self) -> Result<()> {
-        if self.pending.is_empty() {
+        let result = self.apply();
+        self.discard();
+        result
+    }
+
+    fn apply(&mut self) -> Result<()> {
+        let mut batch = sled::Batch::default();
+        let mut tail = None;
+        if let Some(start) = self.log_start {
+            let end = self.store.log.append(start, &self.log_bytes)?;
+            batch.insert(codec::key(codec::META, log::TAIL_KEY), end.encode());
+            tail = Some(end);
+        } else if self.pending.is_empty() {
             return Ok(());
         }
-        let mut batch = sled::Batch::default();
         for (k, v) in std::mem::take(&mut self.pending) {
             match v {
                 Some(v) => batch.insert(k, v),
@@ -87,8 +107,24 @@ impl<'s> Batch<'s> {
             }
         }
         self.store.tree.apply_batch(batch)?;
-        self.pending_bytes = 0;
+        if let Some(end) = tail {
+            self.store.log.committed(end);
+        }
         Ok(())
+    }
+
+    /// Places an article's stored bytes in this batch's stretch of the article log.
+    fn append_article(&mut self, data: &[u8]) -> Location {
+        let store = self.store;
+        let start = *self.log_start.get_or_insert_with(|| store.log.tail().start_of_batch());
+        let at = Location {
+            segment: start.segment,
+            offset: start.offset + self.log_bytes.len() as u64,
+            len: data.len() as u32,
+        };
+        self.log_bytes.extend_from_slice(data);
+        self.pending_bytes += data.len();
+        at
     }
 
     fn counter(&mut self, name: &[u8]) -> Result<u64> {
@@ -137,11 +173,8 @@ impl<'s> Batch<'s> {
         }
     }
 
-    fn article(&self, aid: u64) -> Result<Option<Article>> {
-        match self.get(&codec::article_key(aid))? {
-            Some(v) => Ok(Some(Article::decode(sled::IVec::from(v))?)),
-            None => Ok(None),
-        }
+    fn record(&self, aid: u64) -> Result<Option<ArticleRecord>> {
+        self.get(&codec::article_key(aid))?.map(|v| ArticleRecord::decode(&v)).transpose()
     }
 
     /// Stores a new article: numbers it in each of its groups, indexes its message-id,
@@ -155,10 +188,17 @@ impl<'s> Batch<'s> {
             }
             memberships.push((gid, self.take_number(gid, art.fixed)?));
         }
-        self.put(
-            codec::article_key(aid),
-            Article::encode(art.arrival, &memberships, art.message_id, art.header_len, art.wire),
-        );
+        let at = self.append_article(&art.wire.data);
+        let record = ArticleRecord {
+            arrival: art.arrival,
+            memberships: memberships.clone(),
+            message_id: art.message_id.to_string(),
+            header_len: art.header_len,
+            len: art.wire.len,
+            compressed: art.wire.compressed,
+            at,
+        };
+        self.put(codec::article_key(aid), record.encode());
         self.put_overviews(aid, &memberships, art.overview)?;
         self.put(
             codec::key(codec::MESSAGE_ID, art.message_id.as_bytes()),
@@ -211,7 +251,7 @@ impl<'s> Batch<'s> {
     /// Adds an existing article to more groups (the same message arriving through another
     /// list): new numbers there, and Xref updated everywhere. Returns the new memberships.
     pub fn add_memberships(&mut self, aid: u64, groups: &[u32], fixed: Option<(u32, u64)>) -> Result<Vec<(u32, u64)>> {
-        let Some(article) = self.article(aid)? else { return Ok(Vec::new()) };
+        let Some(mut article) = self.record(aid)? else { return Ok(Vec::new()) };
         let mut memberships = article.memberships.clone();
         let mut added = Vec::new();
         for &gid in groups {
@@ -233,16 +273,8 @@ impl<'s> Batch<'s> {
             .ok_or(StoreError::Corrupt("article without overview"))?
             .fields()
             .to_vec();
-        self.put(
-            codec::article_key(aid),
-            Article::encode(
-                article.arrival,
-                &memberships,
-                article.message_id(),
-                article.head().len(),
-                &article.stored_wire(),
-            ),
-        );
+        article.memberships = memberships.clone();
+        self.put(codec::article_key(aid), article.encode());
         self.put_overviews(aid, &memberships, &fields)?;
         Ok(added)
     }
@@ -250,7 +282,7 @@ impl<'s> Batch<'s> {
     /// Removes an article from every group. Its numbers become gaps (never reused) and its
     /// message-id stays reserved, so re-importing the same message does not bring it back.
     pub fn remove_article(&mut self, aid: u64) -> Result<bool> {
-        let Some(article) = self.article(aid)? else { return Ok(false) };
+        let Some(article) = self.record(aid)? else { return Ok(false) };
         for &(gid, num) in &article.memberships {
             self.delete(codec::overview_key(gid, num).to_vec());
             let (name, mut meta) = self.group_by_id(gid)?;
@@ -262,7 +294,7 @@ impl<'s> Batch<'s> {
             }
             self.put_group(&name, &meta);
         }
-        let id = article.message_id().to_string();
+        let id = article.message_id.clone();
         if let Some(mut entry) = self.message_id(&id)? {
             entry.aid = 0;
             self.put(codec::key(codec::MESSAGE_ID, id.as_bytes()), entry.encode());
