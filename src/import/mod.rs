@@ -137,6 +137,12 @@ enum Prepare {
     Nothing,
 }
 
+/// Items between the source reader and the store at most (read, being prepared, or waiting
+/// for an earlier one to be stored).
+const WINDOW: usize = 256;
+/// Prepare threads at most (one per core up to this).
+const MAX_WORKERS: usize = 8;
+
 fn prepare(router: &Router, item: SourceItem) -> Prepared {
     let outcome = match &item.event {
         Event::Add { raw, .. } => match Message::parse(raw) {
@@ -432,28 +438,72 @@ impl<'s> Importer<'s> {
         bar
     }
 
-    /// Runs a source on a reader thread that also parses, compresses and routes each message,
-    /// while this thread stores them in order. `produce` returns how many items an earlier
-    /// run had already imported.
+    /// Runs a source through three stages: a reader thread produces the items in order,
+    /// worker threads parse, compress and route them (one per core), and this thread stores
+    /// them in the reader's order. At most [`WINDOW`] items are between the reader and the
+    /// store, whatever the workers do. `produce` returns how many items an earlier run had
+    /// already imported.
     fn pipeline<F>(&mut self, source: &str, produce: F) -> Result<(), ImportError>
     where
         F: FnOnce(&mut dyn FnMut(SourceItem) -> bool) -> Result<u64, ImportError> + Send,
     {
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_WORKERS);
         let router = self.router.clone();
         std::thread::scope(|scope| {
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Prepared>(256);
+            let (items_tx, items_rx) = std::sync::mpsc::sync_channel::<(u64, SourceItem)>(WINDOW);
+            let items_rx = std::sync::Arc::new(std::sync::Mutex::new(items_rx));
+            let (done_tx, done_rx) = std::sync::mpsc::sync_channel::<(u64, Prepared)>(WINDOW);
+            // Window tokens: the reader takes one per item, the store gives it back once the
+            // item is stored.
+            let (token_tx, token_rx) = std::sync::mpsc::sync_channel::<()>(WINDOW);
+            for _ in 0..WINDOW {
+                let _ = token_tx.send(());
+            }
+            let spawn_err = |e: std::io::Error| ImportError::Usage(format!("cannot start an import thread: {e}"));
             let reader = std::thread::Builder::new()
                 .name("import-reader".into())
-                .spawn_scoped(scope, move || produce(&mut |item| tx.send(prepare(&router, item)).is_ok()))
-                .map_err(|e| ImportError::Usage(format!("cannot start the reader thread: {e}")))?;
+                .spawn_scoped(scope, move || {
+                    let mut seq = 0u64;
+                    produce(&mut |item| {
+                        seq += 1;
+                        token_rx.recv().is_ok() && items_tx.send((seq, item)).is_ok()
+                    })
+                })
+                .map_err(spawn_err)?;
+            for _ in 0..workers {
+                let (items_rx, done_tx, router) = (items_rx.clone(), done_tx.clone(), router.clone());
+                std::thread::Builder::new()
+                    .name("import-prepare".into())
+                    .spawn_scoped(scope, move || {
+                        loop {
+                            let next = items_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                            let Ok((seq, item)) = next else { break };
+                            if done_tx.send((seq, prepare(&router, item))).is_err() {
+                                break;
+                            }
+                        }
+                    })
+                    .map_err(spawn_err)?;
+            }
+            drop(done_tx);
             let mut applied = Ok(());
-            for prepared in rx {
-                if let Err(e) = self.apply(source, prepared).map(drop) {
-                    // Dropping the receiver stops the reader at its next message.
-                    applied = Err(e);
-                    break;
+            let mut waiting = std::collections::BTreeMap::new();
+            let mut next = 1u64;
+            'store: for (seq, prepared) in done_rx.iter() {
+                waiting.insert(seq, prepared);
+                while let Some(prepared) = waiting.remove(&next) {
+                    next += 1;
+                    if let Err(e) = self.apply(source, prepared).map(drop) {
+                        applied = Err(e);
+                        break 'store;
+                    }
+                    let _ = token_tx.send(());
                 }
             }
+            // Dropping the channels (the loop may have stopped early) stops the reader and
+            // the workers at their next item.
+            drop(done_rx);
+            drop(token_tx);
             let skipped = reader.join().map_err(|_| ImportError::Usage("the source reader thread panicked".into()))?;
             applied?;
             self.stats.resumed_past += skipped?;
