@@ -237,19 +237,22 @@ impl Message {
         self.rename_server_headers();
         let bytes = self.norm.len() as u64;
         let lines = memchr::memchr_iter(b'\n', self.body()).count() as u64;
-        let mut wire = Vec::with_capacity(self.norm.len() + 64);
-        let mut header_len = 0;
-        let mut pos = 0;
-        for line in split_lines(&self.norm) {
-            if pos == self.head_len {
-                header_len = wire.len();
+        // Dot-stuffing: a line starting with "." gets another one. The header lines end at
+        // `head_len` in `norm`; in the wire form, after the dots stuffed into them.
+        let norm = &self.norm;
+        let mut wire = Vec::with_capacity(norm.len() + 64);
+        let mut header_len = self.head_len;
+        let mut copied = 0;
+        let starts = std::iter::once(0).chain(memchr::memmem::find_iter(norm, b"\n.").map(|i| i + 1));
+        for start in starts.filter(|&s| norm.get(s) == Some(&b'.')) {
+            wire.extend_from_slice(&norm[copied..start]);
+            wire.push(b'.');
+            copied = start;
+            if start < self.head_len {
+                header_len += 1;
             }
-            if line.first() == Some(&b'.') {
-                wire.push(b'.');
-            }
-            wire.extend_from_slice(line);
-            pos += line.len();
         }
+        wire.extend_from_slice(&norm[copied..]);
         let overview = overview::fields(&OverviewSource {
             subject: &self.subject,
             from: &self.from,
@@ -326,20 +329,22 @@ fn strip_from_line(raw: &[u8]) -> &[u8] {
 pub fn to_crlf(raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(raw.len() + raw.len() / 30 + 2);
     let mut i = 0;
-    while i < raw.len() {
-        let b = raw[i];
-        match b {
-            b'\r' if raw.get(i + 1) == Some(&b'\n') => {
+    // Runs without CR, LF or NUL are copied whole (most of a message).
+    while let Some(k) = memchr::memchr3(b'\r', b'\n', 0, &raw[i..]) {
+        let at = i + k;
+        out.extend_from_slice(&raw[i..at]);
+        match raw[at] {
+            b'\r' if raw.get(at + 1) == Some(&b'\n') => {
                 out.extend_from_slice(b"\r\n");
-                i += 2;
+                i = at + 2;
                 continue;
             }
-            b'\r' | b'\n' => out.extend_from_slice(b"\r\n"),
             0 => out.push(b' '),
-            _ => out.push(b),
+            _ => out.extend_from_slice(b"\r\n"),
         }
-        i += 1;
+        i = at + 1;
     }
+    out.extend_from_slice(&raw[i..]);
     if !out.ends_with(b"\r\n") {
         out.extend_from_slice(b"\r\n");
     }
