@@ -119,6 +119,14 @@ enum Event {
     Delete {
         raw: Vec<u8>,
     },
+    /// A message of a public-inbox epoch, read by the worker that prepares it (inflating
+    /// blobs is most of the work of reading an epoch).
+    Blob {
+        position: u64,
+        delete: bool,
+        epoch: std::sync::Arc<std::path::PathBuf>,
+        blob: gix::ObjectId,
+    },
     /// Progress without a message (a commit with neither `m` nor `d`, a purged blob).
     Nothing,
 }
@@ -130,7 +138,13 @@ struct Prepared {
 }
 
 enum Prepare {
-    Ready { wire: Wire, stored: StoredWire, groups: Vec<u32> },
+    /// The source could not be read (a git error): the import stops there.
+    Failed(ImportError),
+    Ready {
+        wire: Wire,
+        stored: StoredWire,
+        groups: Vec<u32>,
+    },
     Unreadable(String),
     Unroutable(String),
     Delete(Option<Message>),
@@ -143,7 +157,15 @@ const WINDOW: usize = 256;
 /// Prepare threads at most (one per core up to this).
 const MAX_WORKERS: usize = 8;
 
-fn prepare(router: &Router, item: SourceItem) -> Prepared {
+fn prepare(router: &Router, mut item: SourceItem) -> Prepared {
+    if let Event::Blob { position, delete, epoch, blob } = &item.event {
+        item.event = match public_inbox::read_blob(epoch, *blob) {
+            Ok(raw) if raw.is_empty() => Event::Nothing,
+            Ok(raw) if *delete => Event::Delete { raw },
+            Ok(raw) => Event::Add { position: *position, raw },
+            Err(e) => return Prepared { item, outcome: Prepare::Failed(e) },
+        };
+    }
     let outcome = match &item.event {
         Event::Add { raw, .. } => match Message::parse(raw) {
             Err(why) => Prepare::Unreadable(why.to_string()),
@@ -163,7 +185,7 @@ fn prepare(router: &Router, item: SourceItem) -> Prepared {
             }
         },
         Event::Delete { raw } => Prepare::Delete(Message::parse(raw).ok()),
-        Event::Nothing => Prepare::Nothing,
+        Event::Nothing | Event::Blob { .. } => Prepare::Nothing,
     };
     Prepared { item, outcome }
 }
@@ -382,6 +404,7 @@ impl<'s> Importer<'s> {
         let bar = self.progress_bar(0, &path.display().to_string(), false);
         self.pipeline(&source, move |emit| {
             let epoch = Epoch::open(path)?;
+            let epoch_path = std::sync::Arc::new(path.to_path_buf());
             bar.set_length(epoch.len());
             // The checkpoint is (commits done, id of the last one); it holds only if that
             // commit is still at that place in the history.
@@ -401,10 +424,12 @@ impl<'s> Importer<'s> {
                 if index.is_multiple_of(256) {
                     bar.set_position(index);
                 }
-                let event = match epoch.entry(index)? {
-                    Some(entry) => match entry.event {
-                        public_inbox::Event::Add => Event::Add { position: index, raw: entry.raw },
-                        public_inbox::Event::Delete => Event::Delete { raw: entry.raw },
+                let event = match epoch.locate(index)? {
+                    Some((event, blob)) => Event::Blob {
+                        position: index,
+                        delete: event == public_inbox::Event::Delete,
+                        epoch: epoch_path.clone(),
+                        blob,
                     },
                     None => Event::Nothing,
                 };
@@ -529,6 +554,7 @@ impl<'s> Importer<'s> {
                 Outcome::Other
             }
             Prepare::Delete(None) | Prepare::Nothing => Outcome::Other,
+            Prepare::Failed(e) => return Err(e),
         };
         if let Some(checkpoint) = item.checkpoint {
             self.batch.set_checkpoint(source, checkpoint);
@@ -681,7 +707,15 @@ impl<'s> Importer<'s> {
 
     fn maybe_commit(&mut self) -> Result<(), ImportError> {
         if self.batch_messages >= BATCH_MESSAGES || self.batch.pending_bytes() >= BATCH_BYTES {
-            self.commit()?;
+            // Applied on another thread while the next batch fills; `commit` waits for it.
+            if !self.batch.is_empty() {
+                self.store.check_space(self.batch.pending_bytes() as u64, self.reserve).inspect_err(|_| {
+                    self.batch.discard();
+                    self.batch_messages = 0;
+                })?;
+            }
+            self.batch.commit_in_background()?;
+            self.batch_messages = 0;
         }
         Ok(())
     }

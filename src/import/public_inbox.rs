@@ -40,15 +40,6 @@ pub enum Event {
     Delete,
 }
 
-/// One commit of an epoch, oldest first.
-pub struct EpochEntry {
-    /// 1-based position in the epoch's history.
-    pub index: u64,
-    pub commit: String,
-    pub event: Event,
-    pub raw: Vec<u8>,
-}
-
 /// The commits of an epoch, oldest first, with their blobs read lazily.
 pub struct Epoch {
     repo: gix::Repository,
@@ -90,24 +81,40 @@ impl Epoch {
         self.commits.get(i).map(|id| id.to_string())
     }
 
-    /// Reads the commit at 1-based `index`; `None` for a commit with neither `m` nor `d`
-    /// or a purged (empty) blob.
-    pub fn entry(&self, index: u64) -> Result<Option<EpochEntry>, ImportError> {
+    /// Finds what the commit at 1-based `index` does, without reading the message: the
+    /// event and its blob (read with [`read_blob`], on any thread). `None` for a commit with
+    /// neither `m` nor `d`.
+    pub fn locate(&self, index: u64) -> Result<Option<(Event, gix::ObjectId)>, ImportError> {
         let Some(id) = usize::try_from(index).ok().and_then(|i| i.checked_sub(1)).and_then(|i| self.commits.get(i))
         else {
             return Ok(None);
         };
         let commit = self.repo.find_commit(*id).map_err(|e| git_err(&self.path, e))?;
         let tree = commit.tree().map_err(|e| git_err(&self.path, e))?;
-        let (event, entry) = match (tree.find_entry("m"), tree.find_entry("d")) {
-            (Some(m), _) => (Event::Add, m),
-            (None, Some(d)) => (Event::Delete, d),
-            (None, None) => return Ok(None),
-        };
-        let blob = entry.object().map_err(|e| git_err(&self.path, e))?;
-        if blob.data.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(EpochEntry { index, commit: id.to_string(), event, raw: blob.data.clone() }))
+        Ok(match (tree.find_entry("m"), tree.find_entry("d")) {
+            (Some(m), _) => Some((Event::Add, m.object_id())),
+            (None, Some(d)) => Some((Event::Delete, d.object_id())),
+            (None, None) => None,
+        })
     }
+}
+
+thread_local! {
+    /// Each thread reading blobs keeps the epoch it read last open.
+    static BLOB_REPO: std::cell::RefCell<Option<(PathBuf, gix::Repository)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Reads one blob of the epoch at `path` (empty for a purged message).
+pub fn read_blob(path: &Path, blob: gix::ObjectId) -> Result<Vec<u8>, ImportError> {
+    BLOB_REPO.with(|cell| {
+        let mut cell = cell.borrow_mut();
+        if cell.as_ref().is_none_or(|(p, _)| p != path) {
+            // Blobs are read once: no object cache (the pack's delta cache still works).
+            let repo = gix::open(path).map_err(|e| git_err(path, e))?;
+            *cell = Some((path.to_path_buf(), repo));
+        }
+        let Some((_, repo)) = cell.as_ref() else { unreachable!("set above") };
+        let object = repo.find_object(blob).map_err(|e| git_err(path, e))?;
+        Ok(object.detach().data)
+    })
 }

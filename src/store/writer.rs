@@ -41,18 +41,48 @@ pub struct Batch<'s> {
     log_start: Option<Tail>,
     /// The article texts, back to back, appended to the log on commit.
     log_bytes: Vec<u8>,
+    /// A batch being applied on another thread ([`Batch::commit_in_background`]); reads see
+    /// its writes until it is done.
+    inflight: Option<Inflight>,
+}
+
+type Pending = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+struct Inflight {
+    writes: std::sync::Arc<Pending>,
+    /// The end of the article log once it is applied.
+    log_end: Option<Tail>,
+    done: std::thread::JoinHandle<Result<()>>,
+}
+
+impl Drop for Batch<'_> {
+    fn drop(&mut self) {
+        // A batch under way finishes before its store handle goes (its result is lost, and
+        // with it nothing that a later commit or a re-run would not write again).
+        let _ = self.wait();
+    }
 }
 
 impl<'s> Batch<'s> {
     pub(super) fn new(store: &'s Store) -> Self {
-        Batch { store, pending: BTreeMap::new(), pending_bytes: 0, log_start: None, log_bytes: Vec::new() }
+        Batch {
+            store,
+            pending: BTreeMap::new(),
+            pending_bytes: 0,
+            log_start: None,
+            log_bytes: Vec::new(),
+            inflight: None,
+        }
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
-        match self.pending.get(key) {
-            Some(v) => Ok(v.clone()),
-            None => Ok(self.store.tree.get(key)?.map(|v| v.to_vec())),
+        if let Some(v) = self.pending.get(key) {
+            return Ok(v.clone());
         }
+        if let Some(v) = self.inflight.as_ref().and_then(|f| f.writes.get(key)) {
+            return Ok(v.clone());
+        }
+        Ok(self.store.tree.get(key)?.map(|v| v.to_vec()))
     }
 
     fn put(&mut self, key: impl Into<Vec<u8>>, value: Vec<u8>) {
@@ -83,40 +113,62 @@ impl<'s> Batch<'s> {
 
     /// Applies everything atomically: the article texts are appended to the log, then one
     /// sled batch records them (with the log's new end) and everything else. Pending writes
-    /// are gone afterwards, whether it worked or not.
+    /// are gone afterwards, whether it worked or not. A batch still being applied in the
+    /// background is waited for first.
     pub fn commit(&mut self) -> Result<()> {
-        let result = self.apply();
+        let earlier = self.wait();
+        let result = earlier.and_then(|()| {
+            let (writes, log) = self.take();
+            apply(self.store, &writes, log)
+        });
         self.discard();
         result
     }
 
-    fn apply(&mut self) -> Result<()> {
-        let mut batch = sled::Batch::default();
-        let mut tail = None;
-        if let Some(start) = self.log_start {
-            let end = self.store.log.append(start, &self.log_bytes)?;
-            batch.insert(codec::key(codec::META, log::TAIL_KEY), end.encode());
-            tail = Some(end);
-        } else if self.pending.is_empty() {
-            return Ok(());
-        }
-        for (k, v) in std::mem::take(&mut self.pending) {
-            match v {
-                Some(v) => batch.insert(k, v),
-                None => batch.remove(k),
-            }
-        }
-        self.store.tree.apply_batch(batch)?;
-        if let Some(end) = tail {
-            self.store.log.committed(end);
-        }
+    /// Like [`Batch::commit`], but the writes are applied on another thread while the caller
+    /// goes on adding to a new batch (reads see the batch under way). The outcome comes from
+    /// the next `commit`, `commit_in_background` or [`Batch::wait`]; one batch is under way at
+    /// a time, so batches are applied in order. For bulk imports: sled's apply is a third of
+    /// an import's storing time.
+    pub fn commit_in_background(&mut self) -> Result<()> {
+        self.wait()?;
+        let (writes, log) = self.take();
+        let writes = std::sync::Arc::new(writes);
+        let log_end = log
+            .as_ref()
+            .map(|(start, bytes)| Tail { segment: start.segment, offset: start.offset + bytes.len() as u64 });
+        let (store, shared) = (self.store.clone(), writes.clone());
+        let done = std::thread::Builder::new()
+            .name("store-apply".into())
+            .spawn(move || apply(&store, &shared, log))
+            .map_err(StoreError::Io)?;
+        self.inflight = Some(Inflight { writes, log_end, done });
         Ok(())
+    }
+
+    /// Waits for the batch under way in the background, if any, and returns its outcome.
+    pub fn wait(&mut self) -> Result<()> {
+        match self.inflight.take() {
+            Some(f) => f.done.join().unwrap_or(Err(StoreError::Corrupt("the store writer thread panicked"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes the pending writes and article texts out of the batch.
+    #[allow(clippy::type_complexity)] // (writes, (log start, article bytes)), used twice
+    fn take(&mut self) -> (Pending, Option<(Tail, Vec<u8>)>) {
+        let writes = std::mem::take(&mut self.pending);
+        let log = self.log_start.take().map(|start| (start, std::mem::take(&mut self.log_bytes)));
+        self.pending_bytes = 0;
+        (writes, log)
     }
 
     /// Places an article's stored bytes in this batch's stretch of the article log.
     fn append_article(&mut self, data: &[u8]) -> Location {
         let store = self.store;
-        let start = *self.log_start.get_or_insert_with(|| store.log.tail().start_of_batch());
+        // After a batch under way in the background, not after the log's committed end.
+        let after = self.inflight.as_ref().and_then(|f| f.log_end).unwrap_or_else(|| store.log.tail());
+        let start = *self.log_start.get_or_insert_with(|| after.start_of_batch());
         let at = Location {
             segment: start.segment,
             offset: start.offset + self.log_bytes.len() as u64,
@@ -282,6 +334,8 @@ impl<'s> Batch<'s> {
     /// Removes an article from every group. Its numbers become gaps (never reused) and its
     /// message-id stays reserved, so re-importing the same message does not bring it back.
     pub fn remove_article(&mut self, aid: u64) -> Result<bool> {
+        // Finding the group's new low mark scans sled, which must hold every earlier write.
+        self.wait()?;
         let Some(article) = self.record(aid)? else { return Ok(false) };
         for &(gid, num) in &article.memberships {
             self.delete(codec::overview_key(gid, num).to_vec());
@@ -420,4 +474,29 @@ impl<'s> Batch<'s> {
     pub fn set_checkpoint(&mut self, source: &str, value: Vec<u8>) {
         self.put(codec::key(codec::CHECKPOINT, source.as_bytes()), value);
     }
+}
+
+/// Writes one batch: its article texts to the log, then everything to sled in one atomic
+/// batch that also records the log's new end.
+fn apply(store: &Store, writes: &Pending, log: Option<(Tail, Vec<u8>)>) -> Result<()> {
+    let mut batch = sled::Batch::default();
+    let mut tail = None;
+    if let Some((start, bytes)) = log {
+        let end = store.log.append(start, &bytes)?;
+        batch.insert(codec::key(codec::META, log::TAIL_KEY), end.encode());
+        tail = Some(end);
+    } else if writes.is_empty() {
+        return Ok(());
+    }
+    for (k, v) in writes.iter() {
+        match v {
+            Some(v) => batch.insert(k.as_slice(), v.as_slice()),
+            None => batch.remove(k.as_slice()),
+        }
+    }
+    store.tree.apply_batch(batch)?;
+    if let Some(end) = tail {
+        store.log.committed(end);
+    }
+    Ok(())
 }
