@@ -68,6 +68,15 @@ enum Scenario {
         #[arg(long)]
         pid: u32,
     },
+    /// The machine's floor for one client: a loopback echo of `size` bytes per request line
+    /// (no server given; both ends in this process, blocking sockets, TCP_NODELAY), measured
+    /// like ARTICLE at depth 1 (round trips per second, p50).
+    Echo {
+        #[arg(long, default_value_t = 10_000)]
+        size: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
 }
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
@@ -323,10 +332,70 @@ async fn idle(addr: SocketAddr, connections: usize, pid: u32) -> Result<String> 
     ))
 }
 
+fn echo(size: usize, seconds: f64) -> Result<String> {
+    use std::io::{BufRead, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let addr = listener.local_addr()?;
+    std::thread::spawn(move || -> std::io::Result<()> {
+        let (stream, _) = listener.accept()?;
+        stream.set_nodelay(true)?;
+        let mut reader = std::io::BufReader::new(stream.try_clone()?);
+        let mut writer = stream;
+        let mut response = vec![b'x'; size.max(3)];
+        let n = response.len();
+        response[n - 3..].copy_from_slice(b".\r\n");
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            if reader.read_until(b'\n', &mut line)? == 0 {
+                return Ok(());
+            }
+            writer.write_all(&response)?;
+        }
+    });
+    let mut stream = std::net::TcpStream::connect(addr)?;
+    stream.set_nodelay(true)?;
+    let mut buf = vec![0u8; 1 << 20];
+    let mut latencies = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let start = Instant::now();
+    while Instant::now() < deadline {
+        let t = Instant::now();
+        stream.write_all(b"ARTICLE 1\r\n")?;
+        let mut got = 0;
+        while got < size.max(3) {
+            let n = stream.read(&mut buf)?;
+            if n == 0 {
+                return Err("echo server closed".into());
+            }
+            got += n;
+        }
+        latencies.push(t.elapsed().as_secs_f64());
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    latencies.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    Ok(format!(
+        r#"{{"scenario":"echo","size":{size},"round_trips":{},"round_trips_per_s":{:.0},"p50_ms":{:.3}}}"#,
+        latencies.len(),
+        latencies.len() as f64 / elapsed,
+        percentile(&latencies, 0.5) * 1000.0
+    ))
+}
+
 fn main() {
     let cli = Cli::parse();
     // One client on one thread: a multi-threaded client would add its own cross-thread
     // wake-ups to every round trip it measures.
+    if let Scenario::Echo { size, seconds } = cli.scenario {
+        match echo(size, seconds) {
+            Ok(line) => println!("{line}"),
+            Err(e) => {
+                eprintln!("nntp-bench: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     let one = match cli.scenario {
         Scenario::ArticleNumber { clients, .. } | Scenario::ArticleId { clients, .. } => clients == 1,
         Scenario::Group { .. } => true,
@@ -355,6 +424,7 @@ async fn run(cli: Cli) {
         Scenario::ArticleId { clients, seconds } => articles(cli.addr, &cli.group, clients, seconds, true).await,
         Scenario::Group { count } => group_latency(cli.addr, &cli.group, count).await,
         Scenario::Idle { connections, pid } => idle(cli.addr, connections, pid).await,
+        Scenario::Echo { .. } => unreachable!("run without a runtime"),
     };
     match result {
         Ok(line) => println!("{line}"),

@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
 """Benchmarks listnews side by side with public-inbox-nntpd and INN's nnrpd on one archive.
 
-    bench/run.py [--epoch DIR] [--runs 5] [--seconds 10] [--peers listnews,public-inbox,inn]
+    bench/run.py [--epoch DIR] [--runs 5] [--seconds 10] [--peers listnews,public-inbox,inn,inn-nodelay]
 
 Loads the same public-inbox epoch (default: the selinux bundle in ../shared, cloned to
-/tmp/bench) into each server (peers through bench/peers/*.sh), starts them on loopback,
-measures each scenario --runs times with the Rust load generator (nntp-bench) and writes the
+/tmp/bench) into each server (peers through bench/peers/*.sh), starts them all on loopback,
+measures each scenario --runs times with the Rust load generator (nntp-bench), taking the
+servers in turn within each run so that they share the machine's noisy spells, and writes the
 medians, with ratios to each peer, to bench/results/results.md and bench/results/chart.png.
+`inn-nodelay` is INN's nnrpd on the same store, with TCP_NODELAY set on its sockets by an
+LD_PRELOAD shim (bench/peers/nodelay.c): INN without its 40 ms Nagle stalls.
 """
 import argparse, json, os, platform, shutil, socket, statistics, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = "/tmp/bench"
 GROUP = "org.kernel.vger.selinux"
-PORTS = {"listnews": 11119, "public-inbox": 11120, "inn": 11121}
+PORTS = {"listnews": 11119, "public-inbox": 11120, "inn": 11121, "inn-nodelay": 11122}
 SCENARIOS = [
     ("import", "import (messages/s)", "msgs_per_s", True),
     ("store", "store size / raw mail", "ratio", False),
@@ -107,16 +110,21 @@ class Listnews:
 class Peer:
     def __init__(self, name):
         self.name = name
-        self.script = os.path.join(ROOT, "bench/peers", f"{name}.sh")
+        # inn-nodelay: the same INN (and store), its nnrpd started through the NODELAY shim.
+        self.base, _, self.variant = name.partition("-")
+        self.script = os.path.join(ROOT, "bench/peers", f"{self.base if self.variant == 'nodelay' else name}.sh")
 
     def load(self, epoch, runs):
+        if self.variant == "nodelay":
+            return None
         out = kv(sh("bash", self.script, "load", epoch, GROUP, os.path.join(WORK, self.name)))
         secs = float(out["import_seconds"])
         return {"msgs_per_s": int(out["messages"]) / secs, "store_bytes": int(out["store_bytes"]), "runs": 1}
 
     def start(self):
         t = time.perf_counter()
-        out = kv(sh("bash", self.script, "start", str(PORTS[self.name])))
+        extra = ["nodelay"] if self.variant == "nodelay" else []
+        out = kv(sh("bash", self.script, "start", str(PORTS[self.name]), *extra))
         self.pid = int(out["pid"])
         wait_port(PORTS[self.name])
         return time.perf_counter() - t, self.pid
@@ -141,7 +149,7 @@ def main():
     ap.add_argument("--epoch", default=os.path.join(WORK, "selinux/git/0.git"))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--peers", default="listnews,public-inbox,inn")
+    ap.add_argument("--peers", default="listnews,public-inbox,inn,inn-nodelay")
     a = ap.parse_args()
     os.makedirs(WORK, exist_ok=True)
     if not os.path.isdir(a.epoch):
@@ -151,36 +159,61 @@ def main():
     bin_dir = os.path.join(ROOT, "target/release")
     raw = raw_size(a.epoch)
     servers = [Listnews(bin_dir) if n == "listnews" else Peer(n) for n in a.peers.split(",")]
-    results = {}
+    results = {srv.name: {} for srv in servers}
+    messages = None
+    # Loading and start-up: one server at a time (each is alone on the machine then).
     for srv in servers:
         print(f"{srv.name}: loading", file=sys.stderr)
         load = srv.load(a.epoch, a.runs)
-        r = {"import": {"msgs_per_s": load["msgs_per_s"]}, "store": {"ratio": load["store_bytes"] / raw}}
+        r = results[srv.name]
+        if load:
+            r["import"] = {"msgs_per_s": load["msgs_per_s"]}
+            r["store"] = {"ratio": load["store_bytes"] / raw}
         starts = []
         for _ in range(a.runs):
             secs, pid = srv.start()
             starts.append(secs)
             srv.stop()
         r["startup"] = {"seconds": statistics.median(starts)}
-        _, pid = srv.start()
-        try:
-            runs = {"xover": ["xover", "--rounds", "3"], "hdr": ["hdr", "--rounds", "3"],
-                    "article-number-1": ["article-number", "--clients", "1", "--seconds", str(a.seconds)],
-                    "article-number-64": ["article-number", "--clients", "64", "--seconds", str(a.seconds)],
-                    "article-id-1": ["article-id", "--clients", "1", "--seconds", str(a.seconds)],
-                    "article-id-64": ["article-id", "--clients", "64", "--seconds", str(a.seconds)],
-                    "group": ["group", "--count", "2000"]}
+    runs = {"xover": ["xover", "--rounds", "3"], "hdr": ["hdr", "--rounds", "3"],
+            "article-number-1": ["article-number", "--clients", "1", "--seconds", str(a.seconds)],
+            "article-number-64": ["article-number", "--clients", "64", "--seconds", str(a.seconds)],
+            "article-id-1": ["article-id", "--clients", "1", "--seconds", str(a.seconds)],
+            "article-id-64": ["article-id", "--clients", "64", "--seconds", str(a.seconds)],
+            "group": ["group", "--count", "2000"]}
+    pids = {}
+    try:
+        for srv in servers:
+            pids[srv.name] = srv.start()[1]
+        # The mean article size, for the loopback floor.
+        probe = bench(bin_dir, PORTS[servers[0].name], ["article-number", "--clients", "1", "--seconds", "1"])
+        mean_size = int(probe["mb_per_s"] * 1e6 / max(probe["articles_per_s"], 1))
+        floor = []
+        for run in range(a.runs):
+            print(f"run {run + 1} of {a.runs}", file=sys.stderr)
+            floor.append(bench(bin_dir, PORTS[servers[0].name], ["echo", "--size", str(mean_size), "--seconds", str(a.seconds)]))
             for key, args in runs.items():
-                print(f"{srv.name}: {key}", file=sys.stderr)
-                samples = [bench(bin_dir, PORTS[srv.name], args) for _ in range(a.runs)]
+                for srv in servers:
+                    print(f"  {srv.name}: {key}", file=sys.stderr)
+                    results[srv.name].setdefault(key, {"samples": []})["samples"].append(bench(bin_dir, PORTS[srv.name], args))
+        for srv in servers:
+            for key in runs:
                 field = next(s[2] for s in SCENARIOS if s[0] == key)
-                r[key] = {field: statistics.median(s[field] for s in samples), "samples": samples}
-            # nnrpd forks a process per connection: 10,000 would be 10,000 processes.
+                entry = results[srv.name][key]
+                entry[field] = statistics.median(s[field] for s in entry["samples"])
+        results["_floor"] = {"size": mean_size, "round_trips_per_s": statistics.median(f["round_trips_per_s"] for f in floor),
+                             "p50_ms": statistics.median(f["p50_ms"] for f in floor), "samples": floor}
+        # 10,000 idle connections: one server at a time. nnrpd forks a process per
+        # connection (10,000 would be 10,000 processes): 200 there.
+        for srv in servers:
+            if srv.name == "inn-nodelay":
+                continue
             conns = "200" if srv.name == "inn" else "10000"
-            r["idle"] = bench(bin_dir, PORTS[srv.name], ["idle", "--connections", conns, "--pid", str(pid)])
-        finally:
-            srv.stop()
-        results[srv.name] = r
+            results[srv.name]["idle"] = bench(bin_dir, PORTS[srv.name], ["idle", "--connections", conns, "--pid", str(pids[srv.name])])
+    finally:
+        for srv in servers:
+            if srv.name in pids:
+                srv.stop()
     write(results, raw, a)
 
 
@@ -188,12 +221,13 @@ def write(results, raw, a):
     out_dir = os.path.join(ROOT, "bench/results")
     os.makedirs(out_dir, exist_ok=True)
     json.dump(results, open(os.path.join(out_dir, "results.json"), "w"), indent=1)
+    floor = results.pop("_floor", None)
     names = list(results)
     peers = [n for n in names if n != "listnews"]
     lines = [f"# listnews against its peers ({time.strftime('%Y-%m-%d', time.gmtime())})", "",
              f"Machine: {machine()}. Archive: the selinux public-inbox epoch ({raw / 1048576:.1f} MiB of raw mail).",
-             f"Medians of {a.runs} runs (peers' imports: one run each). Client: nntp-bench on the same machine, "
-             "loopback. Regenerate with `bench/run.py`.", "",
+             f"Medians of {a.runs} runs (peers' imports: one run each); within each run the servers are measured in "
+             "turn. Client: nntp-bench on the same machine, loopback. Regenerate with `bench/run.py`.", "",
              "| " + " | ".join(["measure", *names, *(f"listnews / {p}" for p in peers)]) + " |",
              "|---" * (1 + len(names) + len(peers)) + "|"]
     for key, label, field, higher_better in SCENARIOS:
@@ -209,18 +243,26 @@ def write(results, raw, a):
             else:
                 ratios.append("–")
         lines.append("| " + " | ".join([label, *cells, *ratios]) + " |")
+    if floor:
+        lines += ["", f"Loopback floor for one client on this machine, same run: an echo of {floor['size']:,} bytes "
+                  f"(the mean article) per request line, {floor['round_trips_per_s']:,.0f} round trips/s "
+                  f"(p50 {floor['p50_ms'] * 1000:.0f} µs). No server answers ARTICLE at depth 1 faster than that."]
     lines += ["", "Ratios are listnews's advantage: higher is better for listnews, whichever way the measure runs.",
+              "`inn-nodelay` is the same nnrpd and store with TCP_NODELAY set by an LD_PRELOAD shim "
+              "(`bench/peers/nodelay.c`): INN without its 40 ms Nagle stall; its import, store and idle "
+              "figures are INN's.",
               "", "![chart](chart.png)", ""]
     open(os.path.join(out_dir, "results.md"), "w").write("\n".join(lines))
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        keys = [s for s in SCENARIOS if all(results[n].get(s[0], {}).get(s[2]) for n in names)]
-        fig, axes = plt.subplots(len(keys), 1, figsize=(8, 1.3 * len(keys) + 1))
+        keys = [s for s in SCENARIOS if results.get("listnews", {}).get(s[0], {}).get(s[2])]
+        fig, axes = plt.subplots(len(keys), 1, figsize=(8, 1.4 * len(keys) + 1))
         for ax, (key, label, field, higher_better) in zip(axes, keys):
-            vals = [results[n][key][field] for n in names]
-            ax.barh(names, vals, color=["#2b7bba" if n == "listnews" else "#999999" for n in names])
+            shown = [n for n in names if results[n].get(key, {}).get(field)]
+            vals = [results[n][key][field] for n in shown]
+            ax.barh(shown, vals, color=["#2b7bba" if n == "listnews" else "#999999" for n in shown])
             ax.set_title(label + ("" if higher_better else " — lower is better"), fontsize=9, loc="left")
             ax.tick_params(labelsize=8)
             ax.set_xscale("log")

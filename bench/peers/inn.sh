@@ -4,7 +4,10 @@
 #   inn.sh setup                               install + configure (every command does this)
 #   inn.sh load <epoch.git> <group> <workdir>  wipe INN's store, feed the epoch with rnews,
 #                                              print: import_seconds=<s> messages=<n> store_bytes=<b>
-#   inn.sh start <port>                        standalone nnrpd on 127.0.0.1:<port>, print pid=<pid>
+#   inn.sh start <port> [nodelay]              standalone nnrpd on 127.0.0.1:<port>, print pid=<pid>;
+#                                              with nodelay, through bench/peers/nodelay.c (an
+#                                              LD_PRELOAD shim setting TCP_NODELAY on accepted
+#                                              sockets): nnrpd without its 40 ms Nagle stalls
 #   inn.sh stop <pid>                          stop that nnrpd (by PID)
 #
 # Layout: innd (the feeder/storage daemon) listens on 127.0.0.1:119 only (bindaddress), is
@@ -212,11 +215,17 @@ cmd_load() {
 }
 
 cmd_start() {
-    [ $# -eq 1 ] || die "usage: inn.sh start <port>"
-    local port=$1 pid
+    [ $# -ge 1 ] || die "usage: inn.sh start <port> [nodelay]"
+    local port=$1 mode=${2:-} pid preload=()
+    if [ "$mode" = nodelay ]; then
+        command -v cc >/dev/null || apt_install gcc libc6-dev
+        cc -shared -fPIC -O2 -o "$LOGDIR/nodelay.so" "$(dirname "${BASH_SOURCE[0]}")/nodelay.c" -ldl
+        chmod 755 "$LOGDIR/nodelay.so"
+        preload=(env "LD_PRELOAD=$LOGDIR/nodelay.so")
+    fi
     # nnrpd reads the overview and spool itself, but needs innd for history/active.
     start_innd
-    setsid setpriv --reuid=news --regid=news --init-groups \
+    setsid setpriv --reuid=news --regid=news --init-groups "${preload[@]}" \
         "$NEWSBIN/nnrpd" -D -f -b 127.0.0.1 -p "$port" \
         </dev/null >"$LOGDIR/nnrpd-$port.log" 2>&1 &
     pid=$!

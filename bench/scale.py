@@ -1,0 +1,134 @@
+#!/usr/bin/env python3
+"""listnews at scale: gen_corpus.py at 1,000,000 messages (8 lists), listnews alone.
+
+    bench/scale.py [--messages 1000000] [--runs 5] [--import-runs 5] [--seconds 10]
+
+Generates the corpus once (seeded, so it is the same every time; ../shared/corpus/gen_corpus.py,
+about 2 minutes and 5.9 GB at 1M), imports it --import-runs times into a fresh store, then
+starts listnews on the last one and measures, --runs times each: start-up, XOVER and HDR of
+the largest group, ARTICLE by number and by message-id at 1 and 64 clients, GROUP latency.
+Writes bench/results/scale.md and scale.json.
+
+The peers are not run at this size: their harness scripts load a public-inbox epoch, and at
+the import rates measured on the selinux epoch (about 1,400-1,500 messages/s) each would
+need some 12 minutes per import of the converted corpus, before any serving run.
+"""
+import argparse, json, os, statistics, subprocess, sys, time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import run  # noqa: E402  (the harness next door: sh, bench, wait_port, machine, du)
+
+WORK = os.path.join(run.WORK, "scale")
+PORT = 11129
+LISTS = 8
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--messages", type=int, default=1_000_000)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--import-runs", type=int, default=5)
+    ap.add_argument("--seconds", type=float, default=10)
+    a = ap.parse_args()
+    os.makedirs(WORK, exist_ok=True)
+    mbox = os.path.join(WORK, f"corpus-{a.messages}.mbox")
+    if not os.path.exists(mbox):
+        print(f"generating {a.messages:,} messages", file=sys.stderr)
+        gen = os.path.join(run.ROOT, "../shared/corpus/gen_corpus.py")
+        run.sh("python3", gen, "--messages", str(a.messages), "--lists", str(LISTS), "--seed", "1", "--out", mbox + ".part")
+        os.rename(mbox + ".part", mbox)
+    raw = os.path.getsize(mbox)
+    run.sh("cargo", "build", "--release", "-q", cwd=run.ROOT)
+    bin_dir = os.path.join(run.ROOT, "target/release")
+    listnews = os.path.join(bin_dir, "listnews")
+    cfg = os.path.join(WORK, "listnews.toml")
+    with open(cfg, "w") as f:
+        f.write(f'[server]\nlisten = ["127.0.0.1:{PORT}"]\nhostname = "bench.example"\ndata_dir = "data"\n'
+                "max_connections = 100000\nmax_connections_per_ip = 100000\n")
+        for i in range(LISTS):
+            f.write(f'\n[[group]]\nname = "test.list-{i}"\nlist_id = "list-{i}.lists.example.org"\n')
+    data = os.path.join(WORK, "data")
+    rates, stored = [], 0
+    for i in range(a.import_runs):
+        print(f"import {i + 1} of {a.import_runs}", file=sys.stderr)
+        subprocess.run(["rm", "-rf", data], check=True)
+        t = time.perf_counter()
+        out = run.sh(listnews, "import", "--config", cfg, mbox)
+        secs = time.perf_counter() - t
+        rates.append(int(out.split("read ")[1].split()[0]) / secs)
+        stored = int(out.split("messages/s): ")[1].split()[0])
+    store_bytes = run.du(data)
+    results = {"messages": a.messages, "stored": stored, "raw_bytes": raw, "store_bytes": store_bytes,
+               "import": {"msgs_per_s": statistics.median(rates), "samples": rates}}
+
+    def start():
+        t = time.perf_counter()
+        proc = subprocess.Popen([listnews, "serve", "--config", cfg], stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "error"})
+        run.wait_port(PORT)
+        return time.perf_counter() - t, proc
+
+    def stop(proc):
+        proc.terminate()
+        proc.wait()
+
+    # The first start after an import also finds sled's log unsnapshotted: reported apart.
+    first, proc = start()
+    stop(proc)
+    starts = []
+    for _ in range(a.runs):
+        secs, proc = start()
+        starts.append(secs)
+        stop(proc)
+    results["startup"] = {"seconds": statistics.median(starts), "first_after_import": first, "samples": starts}
+    group = "test.list-0"  # the largest: gen_corpus gives list-0 about 35% of the traffic
+    runs = {"xover": ["xover", "--rounds", "3"], "hdr": ["hdr", "--rounds", "3"],
+            "article-number-1": ["article-number", "--clients", "1", "--seconds", str(a.seconds)],
+            "article-number-64": ["article-number", "--clients", "64", "--seconds", str(a.seconds)],
+            "article-id-1": ["article-id", "--clients", "1", "--seconds", str(a.seconds)],
+            "article-id-64": ["article-id", "--clients", "64", "--seconds", str(a.seconds)],
+            "group": ["group", "--count", "2000"]}
+    _, proc = start()
+    try:
+        for r in range(a.runs):
+            print(f"run {r + 1} of {a.runs}", file=sys.stderr)
+            for key, args in runs.items():
+                out = run.sh(os.path.join(bin_dir, "nntp-bench"), "--addr", f"127.0.0.1:{PORT}", "--group", group, *args)
+                results.setdefault(key, {"samples": []})["samples"].append(json.loads(out.strip().splitlines()[-1]))
+    finally:
+        stop(proc)
+    for key in runs:
+        field = next(s[2] for s in run.SCENARIOS if s[0] == key)
+        results[key][field] = statistics.median(s[field] for s in results[key]["samples"])
+    write(results, a, group)
+
+
+def write(results, a, group):
+    out_dir = os.path.join(run.ROOT, "bench/results")
+    os.makedirs(out_dir, exist_ok=True)
+    json.dump(results, open(os.path.join(out_dir, "scale.json"), "w"), indent=1)
+    lines_per_group = results["xover"]["samples"][0].get("lines", 0)
+    rows = [
+        ("import (messages/s)", f"{results['import']['msgs_per_s']:,.0f}"),
+        ("store size / raw mail", f"{results['store_bytes'] / results['raw_bytes']:.2f} "
+                                  f"({results['store_bytes'] / 2**30:.2f} GiB / {results['raw_bytes'] / 2**30:.2f} GiB)"),
+        ("start-up on the imported store (s)", f"{results['startup']['seconds']:.2f} "
+                                               f"(first start after the import: {results['startup']['first_after_import']:.2f})"),
+    ]
+    for key, label, field, _ in run.SCENARIOS:
+        if key in results and field in results[key] and key not in ("import", "store", "startup"):
+            v = results[key][field]
+            rows.append((label.replace("whole group", f"of {group}"), f"{v:,.2f}" if v < 100 else f"{v:,.0f}"))
+    text = [f"# listnews at {results['messages']:,} messages ({time.strftime('%Y-%m-%d', time.gmtime())})", "",
+            f"Machine: {run.machine()}. Corpus: `gen_corpus.py --messages {results['messages']} --lists {LISTS} "
+            f"--seed 1` ({results['raw_bytes'] / 2**30:.2f} GiB mboxrd), {results['stored']:,} articles stored; "
+            f"{group} holds {lines_per_group:,} of them.",
+            f"Medians of {a.import_runs} imports and {a.runs} runs of the rest. listnews alone: see `bench/scale.py` "
+            "for why the peers are not run at this size. Regenerate with `bench/scale.py`.", "",
+            "| measure | listnews |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows] + [""]
+    open(os.path.join(out_dir, "scale.md"), "w").write("\n".join(text))
+    print("\n".join(text))
+
+
+if __name__ == "__main__":
+    main()
