@@ -188,6 +188,11 @@ def main():
         # The mean article size, for the loopback floor.
         probe = bench(bin_dir, PORTS[servers[0].name], ["article-number", "--clients", "1", "--seconds", "1"])
         mean_size = int(probe["mb_per_s"] * 1e6 / max(probe["articles_per_s"], 1))
+        # Every server reads the whole group once, unrecorded, so that each is measured with
+        # its data in memory rather than whichever happened to be read first.
+        for srv in servers:
+            for warm in (["xover", "--rounds", "1"], ["hdr", "--rounds", "1"]):
+                bench(bin_dir, PORTS[srv.name], warm)
         floor = []
         for run in range(a.runs):
             print(f"run {run + 1} of {a.runs}", file=sys.stderr)
