@@ -391,3 +391,28 @@ pub fn wait_for_store_release(data_dir: &Path) {
     }
     panic!("the store in {} stayed locked for 10 s", data_dir.display());
 }
+
+/// A server process started by a test: killed and reaped when dropped, so a failing
+/// assertion never leaves it running (a test that stops it itself does so first).
+pub struct ServerProcess(pub std::process::Child);
+
+impl std::ops::Deref for ServerProcess {
+    type Target = std::process::Child;
+    fn deref(&self) -> &std::process::Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for ServerProcess {
+    fn deref_mut(&mut self) -> &mut std::process::Child {
+        &mut self.0
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        // `kill` does nothing once the child has been waited for (no stale PID is signalled).
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, BufReader, Write};
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -15,7 +15,7 @@ use listnews::store::Store;
 use crate::common::*;
 
 /// Starts `listnews serve` as a process and returns it with the address it listens on.
-fn spawn_server(config: &Path) -> (Child, SocketAddr) {
+fn spawn_server(config: &Path) -> (ServerProcess, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_listnews"))
         .args(["serve", "--config"])
         .arg(config)
@@ -35,7 +35,7 @@ fn spawn_server(config: &Path) -> (Child, SocketAddr) {
         .unwrap_or_else(|| panic!("no address in {line:?}"));
     // Keep reading so the pipe never fills.
     std::thread::spawn(move || for _ in stdout.lines() {});
-    (child, addr)
+    (ServerProcess(child), addr)
 }
 
 /// Runs `listnews deliver` with one message; returns its exit code.

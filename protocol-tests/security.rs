@@ -9,7 +9,7 @@
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -445,7 +445,7 @@ fn free_ports<const N: usize>() -> [u16; N] {
 // `listnews serve` as a child process
 
 struct Served {
-    child: Child,
+    child: ServerProcess,
     plain: Vec<SocketAddr>,
     tls: Vec<SocketAddr>,
 }
@@ -462,7 +462,7 @@ fn spawn_serve(config: &Path, plain: usize, tls: usize) -> Served {
         .spawn()
         .expect("spawn listnews serve");
     let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut served = Served { child, plain: Vec::new(), tls: Vec::new() };
+    let mut served = Served { child: ServerProcess(child), plain: Vec::new(), tls: Vec::new() };
     for _ in 0..plain + tls {
         let mut line = String::new();
         stdout.read_line(&mut line).expect("server's address line");
