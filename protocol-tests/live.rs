@@ -189,6 +189,8 @@ fn deliver_exit_codes() {
     let server = archive.serve_live();
     assert_eq!(deliver(&config, &message("<x3@e>", 1, "held", "", "b\n"), None), 0);
     assert_eq!(deliver(&config, b"still no header\n", None), 65);
+    // A group that is not configured: a configuration error (78), as without a server.
+    assert_eq!(deliver(&config, &message("<x4@e>", 1, "nowhere", "", "b\n"), Some("no.such.group")), 78);
     let mut c = server.client();
     assert_eq!(c.cmd("GROUP example.list-1"), "211 2 1 2 example.list-1");
     // `remove` through the running server: gone everywhere, the number stays a gap.

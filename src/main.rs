@@ -339,6 +339,10 @@ fn answer_code(answer: &str) -> ExitCode {
             eprintln!("listnews: not a message: {rest}");
             ExitCode::from(EX_DATAERR)
         }
+        "CONFIG" => {
+            eprintln!("listnews: {rest}");
+            ExitCode::from(EX_CONFIG)
+        }
         _ => {
             eprintln!("listnews: cannot store now: {rest}");
             ExitCode::from(EX_TEMPFAIL)

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! DELIVER <length> [group]\n<length bytes>   -> OK <message-id> new|known | SETASIDE <reason>
-//!                                               | DATAERR <reason> | TEMPFAIL <reason>
+//!                                               | DATAERR <reason> | CONFIG <reason>
+//!                                               | TEMPFAIL <reason>
 //! IMPORT <path>\n                             -> OK <summary> | ERR <reason>
 //! REMOVE <message-id>\n                       -> OK removed | NOTFOUND | ERR <reason>
 //! ```
@@ -17,7 +18,7 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixListener;
 use tokio::sync::oneshot;
 
-use super::{Request, Writer};
+use super::{DeliverError, Request, Writer};
 use crate::import::Outcome;
 use crate::import::message::MAX_MESSAGE;
 
@@ -72,7 +73,8 @@ async fn handle(stream: tokio::net::UnixStream, writer: Writer) -> std::io::Resu
                         Ok(Ok(Outcome::SetAside { reason, unreadable: true })) => format!("DATAERR {reason}"),
                         Ok(Ok(Outcome::SetAside { reason, .. })) => format!("SETASIDE {reason}"),
                         Ok(Ok(Outcome::Other)) => "OK".to_string(),
-                        Ok(Err(e)) => format!("TEMPFAIL {e}"),
+                        Ok(Err(DeliverError::Config(why))) => format!("CONFIG {why}"),
+                        Ok(Err(DeliverError::Temporary(why))) => format!("TEMPFAIL {why}"),
                         Err(_) => "TEMPFAIL the store writer stopped".to_string(),
                     }
                 } else {

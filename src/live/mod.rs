@@ -65,10 +65,20 @@ impl Service {
 
 /// A write asked of the writer thread.
 pub enum Request {
-    Deliver { raw: Vec<u8>, group: Option<String>, reply: oneshot::Sender<Result<Outcome, String>> },
+    Deliver { raw: Vec<u8>, group: Option<String>, reply: oneshot::Sender<Result<Outcome, DeliverError>> },
     Import { path: PathBuf, reply: oneshot::Sender<Result<String, String>> },
     Remove { id: String, reply: oneshot::Sender<Result<bool, String>> },
     Reload { config: Box<Config>, reply: oneshot::Sender<Result<(), String>> },
+}
+
+/// Why a delivery was not stored.
+#[derive(Debug, Clone)]
+pub enum DeliverError {
+    /// Worth retrying later (the store failed or is stopping).
+    Temporary(String),
+    /// Wrong in the request or the configuration (a group that is not configured): retrying
+    /// will not help.
+    Config(String),
 }
 
 /// Handle to the writer thread.
@@ -129,8 +139,10 @@ fn writer_loop(store: Store, mut config: Config, rx: mpsc::Receiver<Request>) {
                     delivery_seq += 1;
                     // Unique per delivery, for the set-aside key.
                     let position = (crate::import::now() as u64) << 20 | (delivery_seq & 0xfffff);
-                    let outcome =
-                        importer.add_one("deliver", position, raw, group.as_deref()).map_err(|e| e.to_string());
+                    let outcome = importer.add_one("deliver", position, raw, group.as_deref()).map_err(|e| match e {
+                        ImportError::Usage(why) => DeliverError::Config(why),
+                        other => DeliverError::Temporary(other.to_string()),
+                    });
                     delivered.push((reply, outcome));
                 }
                 Request::Remove { id, reply } => {
@@ -178,7 +190,7 @@ fn writer_loop(store: Store, mut config: Config, rx: mpsc::Receiver<Request>) {
         for (reply, outcome) in delivered {
             let _ = reply.send(match &durable {
                 Ok(()) => outcome,
-                Err(e) => Err(e.clone()),
+                Err(e) => Err(DeliverError::Temporary(e.clone())),
             });
         }
         for (reply, outcome) in removed {
