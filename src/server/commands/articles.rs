@@ -172,7 +172,7 @@ pub(super) fn find_article(
 pub(super) fn group_names(ctx: &Context, state: &State, memberships: &[(u32, u64)]) -> Result<Vec<(String, u64)>> {
     let mut names = Vec::with_capacity(memberships.len());
     for (gid, num) in memberships {
-        if let Some(name) = ctx.store.group_name(*gid)?.filter(|n| ctx.can_read(state, n)) {
+        if let Some(name) = ctx.group_name(*gid)?.filter(|n| ctx.can_read(state, n)) {
             names.push((name, *num));
         }
     }

@@ -34,6 +34,9 @@ pub struct Context {
     tls_available: bool,
     /// Some group has `readers`: listings and Xref must be filtered per session.
     private: bool,
+    /// Group names by id, read when the context is made (ids never change their name):
+    /// every article served names its groups in Newsgroups and Xref.
+    names: HashMap<u32, String>,
 }
 
 /// What a session may do with a group.
@@ -48,6 +51,8 @@ impl Context {
     pub fn new(store: Store, config: &Config) -> Arc<Context> {
         let groups = config.groups.iter().map(|g| (g.name.clone(), g.clone())).collect();
         let private = config.groups.iter().any(|g| !g.readers.is_empty());
+        // Groups the store does not hold yet (or a failed read) are looked up when needed.
+        let names = store.groups().unwrap_or_default().into_iter().map(|(name, meta)| (meta.id, name)).collect();
         Arc::new(Context {
             store,
             hostname: config.server.hostname.clone(),
@@ -57,7 +62,16 @@ impl Context {
             allow_plaintext_auth: config.server.allow_plaintext_auth,
             tls_available: config.server.tls_cert.is_some(),
             private,
+            names,
         })
+    }
+
+    /// The name of group `gid`.
+    pub fn group_name(&self, gid: u32) -> Result<Option<String>> {
+        match self.names.get(&gid) {
+            Some(name) => Ok(Some(name.clone())),
+            None => self.store.group_name(gid),
+        }
     }
 
     /// May this session see the group? Public groups: everyone; private ones: their readers.
@@ -98,7 +112,7 @@ impl Context {
             return Ok(true);
         }
         for (gid, _) in memberships {
-            if let Some(name) = self.store.group_name(*gid)?
+            if let Some(name) = self.group_name(*gid)?
                 && self.can_read(state, &name)
             {
                 return Ok(true);

@@ -394,7 +394,7 @@ pub fn resume(
                     let name = match names.get(gid) {
                         Some(n) => n.clone(),
                         None => {
-                            let n = ctx.store.group_name(*gid)?.filter(|n| ctx.can_read(state, n));
+                            let n = ctx.group_name(*gid)?.filter(|n| ctx.can_read(state, n));
                             names.insert(*gid, n.clone());
                             n
                         }
