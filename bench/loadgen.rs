@@ -7,6 +7,7 @@
 //!   nntp-bench --addr … --group G article-id           [--clients 1|64] [--seconds 10]
 //!   nntp-bench --addr … --group G group                [--count 2000]
 //!   nntp-bench --addr … idle --connections 10000 --pid <server pid>
+//!   nntp-bench echo --size 10000 [--seconds 10]        (the loopback floor; no server)
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -19,9 +20,9 @@ use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 #[derive(Parser)]
 #[command(about = "NNTP load generator: one JSON line per measurement")]
 struct Cli {
-    /// The server.
+    /// The server (every scenario but `echo`, which needs none).
     #[arg(long)]
-    addr: SocketAddr,
+    addr: Option<SocketAddr>,
     /// The group to read.
     #[arg(long, default_value = "")]
     group: String,
@@ -417,13 +418,17 @@ fn main() {
 }
 
 async fn run(cli: Cli) {
+    let Some(addr) = cli.addr else {
+        eprintln!("nntp-bench: --addr is needed (the server to measure)");
+        std::process::exit(2);
+    };
     let result = match cli.scenario {
-        Scenario::Xover { rounds } => listing(cli.addr, &cli.group, rounds, false).await,
-        Scenario::Hdr { rounds } => listing(cli.addr, &cli.group, rounds, true).await,
-        Scenario::ArticleNumber { clients, seconds } => articles(cli.addr, &cli.group, clients, seconds, false).await,
-        Scenario::ArticleId { clients, seconds } => articles(cli.addr, &cli.group, clients, seconds, true).await,
-        Scenario::Group { count } => group_latency(cli.addr, &cli.group, count).await,
-        Scenario::Idle { connections, pid } => idle(cli.addr, connections, pid).await,
+        Scenario::Xover { rounds } => listing(addr, &cli.group, rounds, false).await,
+        Scenario::Hdr { rounds } => listing(addr, &cli.group, rounds, true).await,
+        Scenario::ArticleNumber { clients, seconds } => articles(addr, &cli.group, clients, seconds, false).await,
+        Scenario::ArticleId { clients, seconds } => articles(addr, &cli.group, clients, seconds, true).await,
+        Scenario::Group { count } => group_latency(addr, &cli.group, count).await,
+        Scenario::Idle { connections, pid } => idle(addr, connections, pid).await,
         Scenario::Echo { .. } => unreachable!("run without a runtime"),
     };
     match result {
