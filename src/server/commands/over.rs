@@ -56,6 +56,29 @@ fn nothing_in_range(out: &mut Vec<u8>, legacy: bool, code: u16, text: &str, no_r
     Flow::Continue
 }
 
+/// Starts the range form of OVER or an HDR-family command: the status line and a cursor
+/// over the articles, or the answer for an empty range (see [`nothing_in_range`]).
+#[allow(clippy::too_many_arguments)] // the command's shape: range, legacy, code and text
+fn start_listing(
+    ctx: &Context,
+    state: &State,
+    range: Option<ArticleRange>,
+    legacy: bool,
+    code: u16,
+    text: &str,
+    out: &mut Vec<u8>,
+    cursor: impl FnOnce(u32, u64, u64) -> Cursor,
+) -> Result<Flow> {
+    let Some((gid, span)) = resolve_range(ctx, state, range, out)? else { return Ok(Flow::Continue) };
+    match span {
+        Some((next, end)) => {
+            response::status(out, code, text);
+            Ok(Flow::More(cursor(gid, next, end)))
+        }
+        None => Ok(nothing_in_range(out, legacy, code, text, range.is_none())),
+    }
+}
+
 pub(super) fn over(
     ctx: &Context,
     state: &mut State,
@@ -92,14 +115,8 @@ pub(super) fn over(
         Some(RangeSpec::Range(r)) => Some(r),
         None => None,
     };
-    let Some((gid, span)) = resolve_range(ctx, state, range, out)? else { return Ok(Flow::Continue) };
-    match span {
-        Some((next, end)) => {
-            response::status(out, 224, "Overview information follows");
-            Ok(Flow::More(Cursor::Over { gid, next, end }))
-        }
-        None => Ok(nothing_in_range(out, legacy, 224, "Overview information follows", range.is_none())),
-    }
+    let (code, text) = (224, "Overview information follows");
+    start_listing(ctx, state, range, legacy, code, text, out, |gid, next, end| Cursor::Over { gid, next, end })
 }
 
 /// The HDR family: one header of each article.
@@ -171,14 +188,14 @@ pub(super) fn hdr(
         Some(RangeSpec::Range(r)) => Some(r),
         None => None,
     };
-    let Some((gid, span)) = resolve_range(ctx, state, range, out)? else { return Ok(Flow::Continue) };
-    match span {
-        Some((next, end)) => {
-            response::status(out, code, "Headers follow");
-            Ok(Flow::More(Cursor::Hdr { gid, field, filter: kind.filter(), next, end }))
-        }
-        None => Ok(nothing_in_range(out, !matches!(kind, HdrKind::Hdr), code, "Headers follow", range.is_none())),
-    }
+    let legacy = !matches!(kind, HdrKind::Hdr);
+    start_listing(ctx, state, range, legacy, code, "Headers follow", out, |gid, next, end| Cursor::Hdr {
+        gid,
+        field,
+        filter: kind.filter(),
+        next,
+        end,
+    })
 }
 
 /// One header value of an article as HDR shows it (first occurrence, unfolded). `entry` is
