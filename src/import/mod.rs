@@ -712,12 +712,7 @@ impl<'s> Importer<'s> {
     fn maybe_commit(&mut self) -> Result<(), ImportError> {
         if self.batch_messages >= BATCH_MESSAGES || self.batch.pending_bytes() >= BATCH_BYTES {
             // Applied on another thread while the next batch fills; `commit` waits for it.
-            if !self.batch.is_empty() {
-                self.store.check_space(self.batch.pending_bytes() as u64, self.reserve).inspect_err(|_| {
-                    self.batch.discard();
-                    self.batch_messages = 0;
-                })?;
-            }
+            self.make_room()?;
             self.batch.commit_in_background()?;
             self.batch_messages = 0;
         }
@@ -727,6 +722,15 @@ impl<'s> Importer<'s> {
     /// Commits what is pending, unless the disk is nearly full: then nothing of this batch is
     /// written (its checkpoint neither), and a re-run resumes before it.
     pub fn commit(&mut self) -> Result<(), ImportError> {
+        self.make_room()?;
+        self.batch.commit()?;
+        self.batch_messages = 0;
+        Ok(())
+    }
+
+    /// Refuses the pending batch, and drops it, when writing it would leave less than the
+    /// reserve free on the store's filesystem.
+    fn make_room(&mut self) -> Result<(), ImportError> {
         if !self.batch.is_empty()
             && let Err(e) = self.store.check_space(self.batch.pending_bytes() as u64, self.reserve)
         {
@@ -734,8 +738,6 @@ impl<'s> Importer<'s> {
             self.batch_messages = 0;
             return Err(e.into());
         }
-        self.batch.commit()?;
-        self.batch_messages = 0;
         Ok(())
     }
 
