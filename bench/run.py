@@ -74,10 +74,11 @@ def du(path):
 class Listnews:
     name = "listnews"
 
-    def __init__(self, bin_dir):
+    def __init__(self, bin_dir, work=None, port=None):
         self.bin = os.path.join(bin_dir, "listnews")
-        self.dir = os.path.join(WORK, "listnews")
+        self.dir = work or os.path.join(WORK, "listnews")
         self.cfg = os.path.join(self.dir, "listnews.toml")
+        self.port = port or PORTS[self.name]
 
     def load(self, epoch, runs):
         rates = []
@@ -85,7 +86,7 @@ class Listnews:
             shutil.rmtree(self.dir, ignore_errors=True)
             os.makedirs(self.dir)
             with open(self.cfg, "w") as f:
-                f.write(f'[server]\nlisten = ["127.0.0.1:{PORTS[self.name]}"]\nhostname = "bench.example"\n'
+                f.write(f'[server]\nlisten = ["127.0.0.1:{self.port}"]\nhostname = "bench.example"\n'
                         f'data_dir = "data"\nmax_connections = 100000\nmax_connections_per_ip = 100000\n\n'
                         f'[[group]]\nname = "{GROUP}"\nlist_id = "selinux.vger.kernel.org"\n')
             t = time.perf_counter()
@@ -99,7 +100,7 @@ class Listnews:
         t = time.perf_counter()
         self.proc = subprocess.Popen([self.bin, "serve", "--config", self.cfg], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "error"})
-        wait_port(PORTS[self.name])
+        wait_port(self.port)
         return time.perf_counter() - t, self.proc.pid
 
     def stop(self):
@@ -133,9 +134,29 @@ class Peer:
         subprocess.run(["bash", self.script, "stop", str(self.pid)], capture_output=True)
 
 
-def bench(bin_dir, port, args):
-    out = sh(os.path.join(bin_dir, "nntp-bench"), "--addr", f"127.0.0.1:{port}", "--group", GROUP, *args)
+def bench(bin_dir, port, args, group=GROUP):
+    out = sh(os.path.join(bin_dir, "nntp-bench"), "--addr", f"127.0.0.1:{port}", "--group", group, *args)
     return json.loads(out.strip().splitlines()[-1])
+
+
+def scenario_args(seconds):
+    """nntp-bench arguments of each serving scenario, by key (see SCENARIOS)."""
+    return {"xover": ["xover", "--rounds", "3"], "hdr": ["hdr", "--rounds", "3"],
+            "article-number-1": ["article-number", "--clients", "1", "--seconds", str(seconds)],
+            "article-number-64": ["article-number", "--clients", "64", "--seconds", str(seconds)],
+            "article-id-1": ["article-id", "--clients", "1", "--seconds", str(seconds)],
+            "article-id-64": ["article-id", "--clients", "64", "--seconds", str(seconds)],
+            "group": ["group", "--count", "2000"]}
+
+
+def startup_seconds(srv, runs):
+    """Start-up times of `runs` starts of a server (each stopped again)."""
+    starts = []
+    for _ in range(runs):
+        secs, _ = srv.start()
+        starts.append(secs)
+        srv.stop()
+    return starts
 
 
 def machine():
@@ -177,18 +198,8 @@ def main():
         if load:
             r["import"] = {"msgs_per_s": load["msgs_per_s"]}
             r["store"] = {"ratio": load["store_bytes"] / raw}
-        starts = []
-        for _ in range(a.runs):
-            secs, pid = srv.start()
-            starts.append(secs)
-            srv.stop()
-        r["startup"] = {"seconds": statistics.median(starts)}
-    runs = {"xover": ["xover", "--rounds", "3"], "hdr": ["hdr", "--rounds", "3"],
-            "article-number-1": ["article-number", "--clients", "1", "--seconds", str(a.seconds)],
-            "article-number-64": ["article-number", "--clients", "64", "--seconds", str(a.seconds)],
-            "article-id-1": ["article-id", "--clients", "1", "--seconds", str(a.seconds)],
-            "article-id-64": ["article-id", "--clients", "64", "--seconds", str(a.seconds)],
-            "group": ["group", "--count", "2000"]}
+        r["startup"] = {"seconds": statistics.median(startup_seconds(srv, a.runs))}
+    runs = scenario_args(a.seconds)
     pids = {}
     try:
         for srv in servers:

@@ -16,7 +16,7 @@ need some 12 minutes per import of the converted corpus, before any serving run.
 import argparse, json, os, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import run  # noqa: E402  (the harness next door: sh, bench, wait_port, machine, du)
+import run  # noqa: E402  (the harness next door: Listnews, bench, scenario_args, sh, du, machine)
 
 WORK = os.path.join(run.WORK, "scale")
 PORT = 11129
@@ -40,9 +40,8 @@ def main():
     raw = os.path.getsize(mbox)
     run.sh("cargo", "build", "--release", "-q", cwd=run.ROOT)
     bin_dir = os.path.join(run.ROOT, "target/release")
-    listnews = os.path.join(bin_dir, "listnews")
-    cfg = os.path.join(WORK, "listnews.toml")
-    with open(cfg, "w") as f:
+    srv = run.Listnews(bin_dir, WORK, PORT)
+    with open(srv.cfg, "w") as f:
         f.write(f'[server]\nlisten = ["127.0.0.1:{PORT}"]\nhostname = "bench.example"\ndata_dir = "data"\n'
                 "max_connections = 100000\nmax_connections_per_ip = 100000\n")
         for i in range(LISTS):
@@ -53,7 +52,7 @@ def main():
         print(f"import {i + 1} of {a.import_runs}", file=sys.stderr)
         subprocess.run(["rm", "-rf", data], check=True)
         t = time.perf_counter()
-        out = run.sh(listnews, "import", "--config", cfg, mbox)
+        out = run.sh(srv.bin, "import", "--config", srv.cfg, mbox)
         secs = time.perf_counter() - t
         rates.append(int(out.split("read ")[1].split()[0]) / secs)
         stored = int(out.split("messages/s): ")[1].split()[0])
@@ -61,42 +60,22 @@ def main():
     results = {"messages": a.messages, "stored": stored, "raw_bytes": raw, "store_bytes": store_bytes,
                "import": {"msgs_per_s": statistics.median(rates), "samples": rates}}
 
-    def start():
-        t = time.perf_counter()
-        proc = subprocess.Popen([listnews, "serve", "--config", cfg], stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL, env={**os.environ, "RUST_LOG": "error"})
-        run.wait_port(PORT)
-        return time.perf_counter() - t, proc
-
-    def stop(proc):
-        proc.terminate()
-        proc.wait()
-
-    # The first start after an import also finds sled's log unsnapshotted: reported apart.
-    first, proc = start()
-    stop(proc)
-    starts = []
-    for _ in range(a.runs):
-        secs, proc = start()
-        starts.append(secs)
-        stop(proc)
+    # The first start after an import is reported apart (sled's snapshot is written when a
+    # store is opened; `listnews import` reopens it once at its end for that).
+    first, _ = srv.start()
+    srv.stop()
+    starts = run.startup_seconds(srv, a.runs)
     results["startup"] = {"seconds": statistics.median(starts), "first_after_import": first, "samples": starts}
     group = "test.list-0"  # the largest: gen_corpus gives list-0 about 35% of the traffic
-    runs = {"xover": ["xover", "--rounds", "3"], "hdr": ["hdr", "--rounds", "3"],
-            "article-number-1": ["article-number", "--clients", "1", "--seconds", str(a.seconds)],
-            "article-number-64": ["article-number", "--clients", "64", "--seconds", str(a.seconds)],
-            "article-id-1": ["article-id", "--clients", "1", "--seconds", str(a.seconds)],
-            "article-id-64": ["article-id", "--clients", "64", "--seconds", str(a.seconds)],
-            "group": ["group", "--count", "2000"]}
-    _, proc = start()
+    runs = run.scenario_args(a.seconds)
+    srv.start()
     try:
         for r in range(a.runs):
             print(f"run {r + 1} of {a.runs}", file=sys.stderr)
             for key, args in runs.items():
-                out = run.sh(os.path.join(bin_dir, "nntp-bench"), "--addr", f"127.0.0.1:{PORT}", "--group", group, *args)
-                results.setdefault(key, {"samples": []})["samples"].append(json.loads(out.strip().splitlines()[-1]))
+                results.setdefault(key, {"samples": []})["samples"].append(run.bench(bin_dir, PORT, args, group))
     finally:
-        stop(proc)
+        srv.stop()
     for key in runs:
         field = next(s[2] for s in run.SCENARIOS if s[0] == key)
         results[key][field] = statistics.median(s[field] for s in results[key]["samples"])

@@ -216,7 +216,7 @@ cmd_load() {
 
 cmd_start() {
     [ $# -ge 1 ] || die "usage: inn.sh start <port> [nodelay]"
-    local port=$1 mode=${2:-} pid preload=()
+    local port=$1 mode=${2:-} preload=()
     if [ "$mode" = nodelay ]; then
         command -v cc >/dev/null || apt_install gcc libc6-dev
         cc -shared -fPIC -O2 -o "$LOGDIR/nodelay.so" "$(dirname "${BASH_SOURCE[0]}")/nodelay.c" -ldl
@@ -228,13 +228,7 @@ cmd_start() {
     setsid setpriv --reuid=news --regid=news --init-groups "${preload[@]}" \
         "$NEWSBIN/nnrpd" -D -f -b 127.0.0.1 -p "$port" \
         </dev/null >"$LOGDIR/nnrpd-$port.log" 2>&1 &
-    pid=$!
-    if ! wait_greeting "$port" "$pid"; then
-        cat "$LOGDIR/nnrpd-$port.log" >&2
-        kill "$pid" 2>/dev/null || true
-        die "nnrpd on 127.0.0.1:$port did not greet"
-    fi
-    echo "pid=$pid"
+    started_or_die "$port" $! "$LOGDIR/nnrpd-$port.log" nnrpd
 }
 
 cmd_stop() {

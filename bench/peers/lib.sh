@@ -29,6 +29,18 @@ wait_greeting() {
     return 1
 }
 
+# After starting <what> in the background as <pid>: prints pid=<pid> once it greets on
+# <port>; otherwise shows its <log>, stops it and fails.
+started_or_die() {
+    local port=$1 pid=$2 logf=$3 what=$4
+    if ! wait_greeting "$port" "$pid"; then
+        cat "$logf" >&2
+        kill "$pid" 2>/dev/null || true
+        die "$what on 127.0.0.1:$port did not greet"
+    fi
+    echo "pid=$pid"
+}
+
 # Stops a server by PID (never by name): TERM, then KILL after 10 s.
 stop_pid() {
     local pid=$1

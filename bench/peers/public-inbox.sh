@@ -82,17 +82,11 @@ cmd_load() {
 
 cmd_start() {
     [ $# -eq 1 ] || die "usage: public-inbox.sh start <port>"
-    local port=$1 pid logf=$STATE/nntpd-$1.log
+    local port=$1 logf=$STATE/nntpd-$1.log
     # shellcheck disable=SC2086
     setsid public-inbox-nntpd -l "127.0.0.1:$port" ${PI_NNTPD_OPTS:-} \
         </dev/null >"$logf" 2>&1 &
-    pid=$!
-    if ! wait_greeting "$port" "$pid"; then
-        cat "$logf" >&2
-        kill "$pid" 2>/dev/null || true
-        die "public-inbox-nntpd on 127.0.0.1:$port did not greet"
-    fi
-    echo "pid=$pid"
+    started_or_die "$port" $! "$logf" public-inbox-nntpd
 }
 
 cmd_stop() {
