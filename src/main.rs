@@ -51,7 +51,8 @@ enum Cmd {
     },
     /// Store one message read on standard input (for an MTA: postfix, exim, procmail,
     /// fetchmail). Exit status: 0 once stored on disk, 65 if the input is not a message,
-    /// 75 if it cannot be stored now (the MTA retries).
+    /// 75 if it cannot be stored now (the MTA retries), 78 for a configuration error (such as
+    /// a --group that is not configured).
     Deliver {
         /// The configuration file.
         #[arg(long, short)]
