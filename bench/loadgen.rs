@@ -17,6 +17,9 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
+use listnews::protocol::block::{BlockLine, unstuff_line};
+use listnews::protocol::client::StatusLine;
+
 #[derive(Parser)]
 #[command(about = "NNTP load generator: one JSON line per measurement")]
 struct Cli {
@@ -82,6 +85,8 @@ enum Scenario {
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
+/// One client connection. Answers are read line by line with the project's one NNTP reader
+/// (`protocol::client::StatusLine`, `protocol::block::unstuff_line`) over tokio.
 struct Conn {
     reader: BufReader<OwnedReadHalf>,
     writer: OwnedWriteHalf,
@@ -95,64 +100,58 @@ impl Conn {
         let (r, w) = stream.into_split();
         let mut c = Conn { reader: BufReader::with_capacity(256 << 10, r), writer: w, line: Vec::with_capacity(1024) };
         let greeting = c.status().await?;
-        if !greeting.starts_with(b"20") {
-            return Err(format!("greeting {}", String::from_utf8_lossy(&greeting)).into());
+        if greeting.code != 200 && greeting.code != 201 {
+            return Err(format!("greeting {greeting}").into());
         }
         Ok(c)
     }
 
-    async fn status(&mut self) -> Result<Vec<u8>> {
+    async fn read_line(&mut self) -> Result<usize> {
         self.line.clear();
-        if self.reader.read_until(b'\n', &mut self.line).await? == 0 {
-            return Err("connection closed".into());
+        match self.reader.read_until(b'\n', &mut self.line).await? {
+            0 => Err("connection closed".into()),
+            n => Ok(n),
         }
-        Ok(self.line.clone())
     }
 
-    async fn cmd(&mut self, command: &str) -> Result<Vec<u8>> {
+    async fn status(&mut self) -> Result<StatusLine> {
+        self.read_line().await?;
+        StatusLine::parse(&self.line)
+            .ok_or_else(|| format!("not a status line: {:?}", String::from_utf8_lossy(&self.line)).into())
+    }
+
+    async fn cmd(&mut self, command: &str) -> Result<StatusLine> {
         self.writer.write_all(format!("{command}\r\n").as_bytes()).await?;
         self.status().await
     }
 
-    /// Reads a multi-line block; returns (lines, bytes).
-    async fn block(&mut self) -> Result<(usize, usize)> {
+    /// Reads a multi-line block, passing each unstuffed line to `each`; returns (lines, bytes
+    /// on the wire).
+    async fn block_with(&mut self, mut each: impl FnMut(&[u8])) -> Result<(usize, usize)> {
         let (mut lines, mut bytes) = (0, 0);
         loop {
-            self.line.clear();
-            let n = self.reader.read_until(b'\n', &mut self.line).await?;
-            if n == 0 {
-                return Err("connection closed in a block".into());
-            }
-            if self.line == b".\r\n" {
-                return Ok((lines, bytes));
+            let n = self.read_line().await?;
+            match unstuff_line(&self.line) {
+                BlockLine::End => return Ok((lines, bytes)),
+                BlockLine::Data(data) => each(data),
             }
             lines += 1;
             bytes += n;
         }
     }
 
-    async fn block_lines(&mut self) -> Result<Vec<Vec<u8>>> {
-        let mut out = Vec::new();
-        loop {
-            self.line.clear();
-            if self.reader.read_until(b'\n', &mut self.line).await? == 0 {
-                return Err("connection closed in a block".into());
-            }
-            if self.line == b".\r\n" {
-                return Ok(out);
-            }
-            out.push(self.line.clone());
-        }
+    async fn block(&mut self) -> Result<(usize, usize)> {
+        self.block_with(|_| {}).await
     }
 
     /// GROUP: (count, low, high).
     async fn group(&mut self, group: &str) -> Result<(u64, u64, u64)> {
-        let s = String::from_utf8_lossy(&self.cmd(&format!("GROUP {group}")).await?).into_owned();
-        let f: Vec<&str> = s.split_whitespace().collect();
-        if f.first() != Some(&"211") || f.len() < 4 {
+        let s = self.cmd(&format!("GROUP {group}")).await?;
+        let f = s.words();
+        if s.code != 211 || f.len() < 3 {
             return Err(format!("GROUP answered {s}").into());
         }
-        Ok((f[1].parse()?, f[2].parse()?, f[3].parse()?))
+        Ok((f[0].parse()?, f[1].parse()?, f[2].parse()?))
     }
 }
 
@@ -188,13 +187,13 @@ async fn listing(addr: SocketAddr, group: &str, rounds: usize, hdr: bool) -> Res
     for _ in 0..rounds {
         let t = Instant::now();
         let mut status = c.cmd(&command).await?;
-        if hdr && !status.starts_with(b"225") {
+        if hdr && status.code != 225 {
             // public-inbox and older servers: XHDR.
             command = format!("XHDR Subject {low}-{high}");
             status = c.cmd(&command).await?;
         }
-        if !status.starts_with(b"22") {
-            return Err(format!("{command}: {}", String::from_utf8_lossy(&status)).into());
+        if !(220..230).contains(&status.code) {
+            return Err(format!("{command}: {status}").into());
         }
         let (lines, _) = c.block().await?;
         lines_seen = lines;
@@ -212,15 +211,18 @@ async fn articles(addr: SocketAddr, group: &str, clients: usize, seconds: f64, b
     let (_, low, high) = first.group(group).await?;
     let ids: std::sync::Arc<Vec<String>> = std::sync::Arc::new(if by_id {
         let status = first.cmd(&format!("XOVER {low}-{high}")).await?;
-        if !status.starts_with(b"224") {
+        if status.code != 224 {
             return Err("XOVER refused".into());
         }
+        let mut ids = Vec::new();
         first
-            .block_lines()
-            .await?
-            .iter()
-            .filter_map(|l| l.split(|&b| b == b'\t').nth(4).map(|id| String::from_utf8_lossy(id).into_owned()))
-            .collect()
+            .block_with(|l| {
+                if let Some(id) = l.split(|&b| b == b'\t').nth(4) {
+                    ids.push(String::from_utf8_lossy(id).into_owned());
+                }
+            })
+            .await?;
+        ids
     } else {
         Vec::new()
     });
@@ -245,10 +247,10 @@ async fn articles(addr: SocketAddr, group: &str, clients: usize, seconds: f64, b
                 };
                 let t = Instant::now();
                 let status = c.cmd(&command).await?;
-                if status.starts_with(b"220") {
-                    bytes += c.block().await?.1;
-                } else if !status.starts_with(b"423") && !status.starts_with(b"430") {
-                    return Err(format!("{command}: {}", String::from_utf8_lossy(&status)).into());
+                match status.code {
+                    220 => bytes += c.block().await?.1,
+                    423 | 430 => {}
+                    _ => return Err(format!("{command}: {status}").into()),
                 }
                 latencies.push(t.elapsed().as_secs_f64());
             }

@@ -47,7 +47,7 @@ fn files(dir: &std::path::Path, keep: &dyn Fn(&std::path::Path) -> bool, out: &m
 /// What a client should get as the body: the raw body with line ends made CRLF (and NUL a
 /// space), as the README's wire rules say.
 fn expected_body(raw: &[u8]) -> Vec<Vec<u8>> {
-    let norm = listnews::import::message::to_crlf(raw);
+    let norm = listnews::protocol::article::to_crlf(raw);
     let text = norm.strip_prefix(b"\r\n".as_slice()).unwrap_or(&norm);
     let body = match text.windows(4).position(|w| w == b"\r\n\r\n") {
         Some(i) => &text[i + 4..],

@@ -1,10 +1,18 @@
 //! listnews: an NNTP server for mailing-list archives.
 //!
-//! Layers, calls going one way: [`protocol`] (pure: bytes -> commands, responses -> bytes,
-//! wildmat), [`store`] (the sled schema), [`server`] (tokio sessions; calls protocol and
-//! store) and [`import`] (mail sources -> store). [`live`] feeds the store while the server
-//! runs (MTA deliveries, watched sources, pulled groups) through the importer.
+//! Layers, calls going one way (README "Design"):
+//! - [`protocol`]: pure NNTP: the command table, command lines -> commands, typed responses ->
+//!   bytes, dot-blocks, the client-side reader, article formatting, wildmat, PROXY headers.
+//! - [`store`]: the sled schema and the article log; no sockets.
+//! - [`import`]: sources (mbox, Maildir, public-inbox epochs, an upstream NNTP group) ->
+//!   parsed, routed, deduplicated messages -> the store.
+//! - [`server`]: tokio sessions, TLS, limits, the command handlers; calls protocol and store.
+//! - [`live`]: the running service: the store writer, the control socket, followed sources;
+//!   ties import to a running server.
+//! - [`cli`]: what only the terminal uses. [`config`] and [`clock`] are shared by all.
 
+pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod import;
 pub mod live;

@@ -7,8 +7,8 @@
 use mail_parser::{HeaderName, HeaderValue, MessageParser};
 use sha2::{Digest, Sha256};
 
+use crate::protocol::article::{self, OverviewSource, SERVER_HEADERS, to_crlf};
 use crate::protocol::command::is_message_id;
-use crate::store::overview::{self, OverviewSource};
 
 /// Why a message could not be stored.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -23,9 +23,6 @@ pub enum Unreadable {
 
 /// Messages above this size are set aside rather than stored.
 pub const MAX_MESSAGE: usize = 64 << 20;
-
-/// Header fields a news server writes itself on output; incoming copies are kept renamed.
-const SERVER_HEADERS: [&str; 3] = ["Path", "Newsgroups", "Xref"];
 
 /// A message normalised for the store.
 #[derive(Debug, Clone)]
@@ -121,9 +118,9 @@ impl Message {
                 .find(|h| self.norm[h.name.0..h.name.1].eq_ignore_ascii_case(name.as_bytes()))
                 .map(|h| &self.norm[h.value.0..h.value.1])
         };
-        self.subject = value("Subject").map(|v| overview::trim(v).to_vec()).unwrap_or_default();
-        self.from = value("From").map(|v| overview::trim(v).to_vec()).unwrap_or_default();
-        self.date = value("Date").map(|v| overview::trim(v).to_vec()).unwrap_or_default();
+        self.subject = value("Subject").map(|v| article::trim(v).to_vec()).unwrap_or_default();
+        self.from = value("From").map(|v| article::trim(v).to_vec()).unwrap_or_default();
+        self.date = value("Date").map(|v| article::trim(v).to_vec()).unwrap_or_default();
         self.list_ids = headers
             .iter()
             .filter(|h| self.norm[h.name.0..h.name.1].eq_ignore_ascii_case(b"List-Id"))
@@ -132,7 +129,7 @@ impl Message {
 
         let mut hash = Sha256::new();
         for name in ["From", "Subject", "Date", "To", "Cc", "References", "In-Reply-To"] {
-            hash.update(value(name).map(overview::trim).unwrap_or_default());
+            hash.update(value(name).map(article::trim).unwrap_or_default());
             hash.update([0]);
         }
         hash.update(self.body());
@@ -163,7 +160,7 @@ impl Message {
         drop(parsed);
         self.recipients = recipients;
         self.references = match value("References") {
-            Some(v) => overview::trim(v).to_vec(),
+            Some(v) => article::trim(v).to_vec(),
             // Newsreaders thread on References only; In-Reply-To carries the parent for mail.
             None => in_reply_to.join(" ").into_bytes(),
         };
@@ -237,23 +234,8 @@ impl Message {
         self.rename_server_headers();
         let bytes = self.norm.len() as u64;
         let lines = memchr::memchr_iter(b'\n', self.body()).count() as u64;
-        // Dot-stuffing: a line starting with "." gets another one. The header lines end at
-        // `head_len` in `norm`; in the wire form, after the dots stuffed into them.
-        let norm = &self.norm;
-        let mut wire = Vec::with_capacity(norm.len() + 64);
-        let mut header_len = self.head_len;
-        let mut copied = 0;
-        let starts = std::iter::once(0).chain(memchr::memmem::find_iter(norm, b"\n.").map(|i| i + 1));
-        for start in starts.filter(|&s| norm.get(s) == Some(&b'.')) {
-            wire.extend_from_slice(&norm[copied..start]);
-            wire.push(b'.');
-            copied = start;
-            if start < self.head_len {
-                header_len += 1;
-            }
-        }
-        wire.extend_from_slice(&norm[copied..]);
-        let overview = overview::fields(&OverviewSource {
+        let (wire, header_len) = article::wire_form(&self.norm, self.head_len);
+        let overview = article::overview_fields(&OverviewSource {
             subject: &self.subject,
             from: &self.from,
             date: &self.date,
@@ -322,33 +304,6 @@ fn strip_from_line(raw: &[u8]) -> &[u8] {
     } else {
         raw
     }
-}
-
-/// LF and lone CR become CRLF; NUL becomes a space (RFC 3977 §3.1.1 forbids both in
-/// multi-line blocks). Guarantees a final CRLF.
-pub fn to_crlf(raw: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(raw.len() + raw.len() / 30 + 2);
-    let mut i = 0;
-    // Runs without CR, LF or NUL are copied whole (most of a message).
-    while let Some(k) = memchr::memchr3(b'\r', b'\n', 0, &raw[i..]) {
-        let at = i + k;
-        out.extend_from_slice(&raw[i..at]);
-        match raw[at] {
-            b'\r' if raw.get(at + 1) == Some(&b'\n') => {
-                out.extend_from_slice(b"\r\n");
-                i = at + 2;
-                continue;
-            }
-            0 => out.push(b' '),
-            _ => out.extend_from_slice(b"\r\n"),
-        }
-        i = at + 1;
-    }
-    out.extend_from_slice(&raw[i..]);
-    if !out.ends_with(b"\r\n") {
-        out.extend_from_slice(b"\r\n");
-    }
-    out
 }
 
 /// Returns (length of the header lines, start of the body). Without a blank line the body

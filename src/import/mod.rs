@@ -14,13 +14,15 @@
 pub mod mbox;
 pub mod message;
 pub mod public_inbox;
+pub mod pull;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use crate::clock::now;
 use crate::config::Config;
-use crate::store::{Batch, NewArticle, Reject, Store, StoreError, StoredWire};
+use crate::store::{Batch, Checkpoint, NewArticle, Reject, Store, StoreError, StoredWire};
 use message::{Message, Wire, hex};
 use public_inbox::Epoch;
 use sha2::{Digest, Sha256};
@@ -108,7 +110,7 @@ impl Router {
 /// What a source yields, in order, each with the checkpoint reached once it is applied.
 struct SourceItem {
     event: Event,
-    checkpoint: Option<Vec<u8>>,
+    checkpoint: Option<Checkpoint>,
 }
 
 enum Event {
@@ -287,7 +289,7 @@ impl<'s> Importer<'s> {
                 Err(source) => return Err(ImportError::Io { path: file, source }),
             };
             let position = u64::from_be_bytes(Sha256::digest(unique.as_bytes())[..8].try_into().unwrap_or_default());
-            let item = SourceItem { event: Event::Add { position, raw }, checkpoint: Some(Vec::new()) };
+            let item = SourceItem { event: Event::Add { position, raw }, checkpoint: Some(Checkpoint::Seen) };
             let prepared = prepare(&self.router, item);
             self.apply(&seen, prepared)?;
         }
@@ -311,11 +313,11 @@ impl<'s> Importer<'s> {
     }
 
     /// Records progress of a source that is not a file (a pulled group).
-    pub fn set_checkpoint(&mut self, source: &str, value: Vec<u8>) {
-        self.batch.set_checkpoint(source, value);
+    pub fn set_checkpoint(&mut self, source: &str, checkpoint: &Checkpoint) {
+        self.batch.set_checkpoint(source, checkpoint);
     }
 
-    pub fn checkpoint(&self, source: &str) -> Result<Option<Vec<u8>>, ImportError> {
+    pub fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>, ImportError> {
         Ok(self.store.checkpoint(source)?)
     }
 
@@ -345,8 +347,8 @@ impl<'s> Importer<'s> {
         let source = format!("mbox:{}", path.display());
         let io = |source| ImportError::Io { path: path.to_path_buf(), source };
         let start = match self.store.checkpoint(&source)? {
-            Some(v) => crate::store::codec::be_u64(&v).unwrap_or(0),
-            None => 0,
+            Some(Checkpoint::Position(offset)) => offset,
+            _ => 0,
         };
         let len = std::fs::metadata(path).map_err(io)?.len();
         let is_gz = path.extension().is_some_and(|e| e == "gz");
@@ -378,7 +380,7 @@ impl<'s> Importer<'s> {
                     bar.set_message(format!("{n} messages"));
                 }
                 let item = SourceItem {
-                    checkpoint: Some(msg.end.to_be_bytes().to_vec()),
+                    checkpoint: Some(Checkpoint::Position(msg.end)),
                     event: Event::Add { position: msg.start, raw: msg.raw },
                 };
                 if !emit(item) {
@@ -394,10 +396,10 @@ impl<'s> Importer<'s> {
         let source = format!("git:{}", path.display());
         let checkpoint = self.store.checkpoint(&source)?;
         // Watched epochs are looked at every few seconds: an unchanged HEAD needs no walk.
-        if let (Some(v), Some(head)) = (&checkpoint, public_inbox::head_id(path))
-            && v.get(8..) == Some(head.as_bytes())
+        if let (Some(Checkpoint::Commit { done, id }), Some(head)) = (&checkpoint, public_inbox::head_id(path))
+            && *id == head
         {
-            self.stats.resumed_past += crate::store::codec::be_u64(v).unwrap_or(0);
+            self.stats.resumed_past += done;
             return Ok(());
         }
         let log_source = source.clone();
@@ -409,11 +411,7 @@ impl<'s> Importer<'s> {
             // The checkpoint is (commits done, id of the last one); it holds only if that
             // commit is still at that place in the history.
             let done = match checkpoint {
-                Some(v) if v.len() > 8 => {
-                    let n = crate::store::codec::be_u64(&v).unwrap_or(0);
-                    let id = String::from_utf8_lossy(&v[8..]).into_owned();
-                    if epoch.commit_at(n).as_deref() == Some(id.as_str()) { n } else { 0 }
-                }
+                Some(Checkpoint::Commit { done, id }) if epoch.commit_at(done).as_deref() == Some(id.as_str()) => done,
                 _ => 0,
             };
             if done > 0 {
@@ -433,8 +431,7 @@ impl<'s> Importer<'s> {
                     },
                     None => Event::Nothing,
                 };
-                let mut checkpoint = index.to_be_bytes().to_vec();
-                checkpoint.extend_from_slice(epoch.commit_at(index).unwrap_or_default().as_bytes());
+                let checkpoint = Checkpoint::Commit { done: index, id: epoch.commit_at(index).unwrap_or_default() };
                 if !emit(SourceItem { event, checkpoint: Some(checkpoint) }) {
                     break;
                 }
@@ -560,7 +557,7 @@ impl<'s> Importer<'s> {
             Prepare::Delete(None) | Prepare::Nothing => Outcome::Other,
             Prepare::Failed(e) => return Err(e),
         };
-        if let Some(checkpoint) = item.checkpoint {
+        if let Some(checkpoint) = &item.checkpoint {
             self.batch.set_checkpoint(source, checkpoint);
         }
         self.maybe_commit()?;
@@ -761,10 +758,6 @@ pub fn derived_id(id: &str, hash: &[u8; 16]) -> String {
     derived.truncate(249);
     derived.push('>');
     derived
-}
-
-pub fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 /// Runs a whole import and prints its summary: the `listnews import` command.

@@ -1,13 +1,14 @@
-//! Live archives: mail arriving while the server runs.
+//! Live archives: mail arriving while the server runs. This ties the importer to a running
+//! server: [`Service`] is everything `listnews serve` runs.
 //!
 //! The serving process owns the store (sled allows one opener), so every write goes through
-//! one writer thread here: MTA deliveries and imports that arrive on the control socket, and
-//! the sources each group watches or pulls. Deliveries are committed in groups: the writer
-//! takes all that are waiting, stores them, commits and flushes once, then answers each, so
-//! `listnews deliver` exits 0 only once its message is on disk.
+//! one writer thread here: MTA deliveries and imports that arrive on the control socket
+//! ([`control`]), and the sources each group watches or pulls (read by `import`).
+//! Deliveries are committed in groups: the writer takes all that are waiting, stores them,
+//! commits and flushes once, then answers each, so `listnews deliver` exits 0 only once its
+//! message is on disk.
 
 pub mod control;
-mod pull;
 
 use std::path::PathBuf;
 use std::sync::mpsc;
@@ -138,7 +139,7 @@ fn writer_loop(store: Store, mut config: Config, rx: mpsc::Receiver<Request>) {
                 Request::Deliver { raw, group, reply } => {
                     delivery_seq += 1;
                     // Unique per delivery, for the set-aside key.
-                    let position = (crate::import::now() as u64) << 20 | (delivery_seq & 0xfffff);
+                    let position = (crate::clock::now() as u64) << 20 | (delivery_seq & 0xfffff);
                     let outcome = importer.add_one("deliver", position, raw, group.as_deref()).map_err(|e| match e {
                         ImportError::Usage(why) => DeliverError::Config(why),
                         other => DeliverError::Temporary(other.to_string()),
@@ -221,7 +222,7 @@ fn follow_sources(importer: &mut Importer<'_>, config: &Config) {
             }
         }
         if let Some(url) = &group.pull {
-            match pull::pull(importer, url, group.pull_ca.as_deref(), &group.name, group.replica) {
+            match crate::import::pull::pull(importer, url, group.pull_ca.as_deref(), &group.name, group.replica) {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(group = group.name, url, articles = n, "pulled"),
                 Err(e) => tracing::warn!(group = group.name, url, error = %e, "pull failed"),

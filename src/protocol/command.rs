@@ -1,8 +1,10 @@
 //! NNTP command lines -> [`Command`] (RFC 3977 §3.1, with RFC 2980 legacy commands).
 //!
-//! The caller frames lines (CRLF stripped, at most [`MAX_LINE`] octets); this module only parses.
-//! Unknown verbs are [`ParseError::Unknown`] (500); a known verb with bad arguments, or an
-//! unknown variant of a known command (`LIST FOO`), is [`ParseError::Syntax`] (501).
+//! The caller frames lines (CRLF stripped, at most [`MAX_LINE`] octets); [`parse`] finds the
+//! line's row in the command table ([`super::table`]) and runs its grammar, one function per
+//! row below. Unknown verbs are [`ParseError::Unknown`] (500); a known verb with bad
+//! arguments, or an unknown variant of a known command (`LIST FOO`), is
+//! [`ParseError::Syntax`] (501).
 
 use nom::IResult;
 use nom::Parser;
@@ -12,6 +14,9 @@ use nom::character::complete::{char, space0};
 use nom::combinator::{all_consuming, map, map_res, opt};
 use nom::multi::many0;
 use nom::sequence::{delimited, preceded};
+
+use super::table;
+pub use super::table::{Args, Row};
 
 /// A command line may be 512 octets including its CRLF (RFC 3977 §3.1).
 pub const MAX_LINE: usize = 512;
@@ -177,51 +182,21 @@ pub enum ParseError {
     Syntax(&'static str),
 }
 
-/// One row of the command table: HELP is generated from it.
-pub struct CommandInfo {
-    pub name: &'static str,
-    pub usage: &'static str,
+/// A parsed command line and the table row it matched.
+#[derive(Debug, Clone)]
+pub struct Parsed {
+    pub row: &'static Row,
+    pub command: Command,
 }
 
-/// Every command the server answers, in HELP order.
-pub const COMMANDS: &[CommandInfo] = &[
-    CommandInfo { name: "ARTICLE", usage: "[message-id|number]" },
-    CommandInfo { name: "AUTHINFO", usage: "USER name|PASS password" },
-    CommandInfo { name: "BODY", usage: "[message-id|number]" },
-    CommandInfo { name: "CAPABILITIES", usage: "[keyword]" },
-    CommandInfo { name: "COMPRESS", usage: "DEFLATE" },
-    CommandInfo { name: "DATE", usage: "" },
-    CommandInfo { name: "GROUP", usage: "newsgroup" },
-    CommandInfo { name: "HDR", usage: "header [message-id|range]" },
-    CommandInfo { name: "HEAD", usage: "[message-id|number]" },
-    CommandInfo { name: "HELP", usage: "" },
-    CommandInfo { name: "IHAVE", usage: "message-id" },
-    CommandInfo { name: "LAST", usage: "" },
-    CommandInfo {
-        name: "LIST",
-        usage: "[ACTIVE|ACTIVE.TIMES|COUNTS|NEWSGROUPS [wildmat]|OVERVIEW.FMT|HEADERS [MSGID|RANGE]|MOTD|SUBSCRIPTIONS]",
-    },
-    CommandInfo { name: "LISTGROUP", usage: "[newsgroup [range]]" },
-    CommandInfo { name: "MODE", usage: "READER" },
-    CommandInfo { name: "NEWGROUPS", usage: "[yy]yymmdd hhmmss [GMT]" },
-    CommandInfo { name: "NEWNEWS", usage: "wildmat [yy]yymmdd hhmmss [GMT]" },
-    CommandInfo { name: "NEXT", usage: "" },
-    CommandInfo { name: "OVER", usage: "[message-id|range]" },
-    CommandInfo { name: "POST", usage: "" },
-    CommandInfo { name: "QUIT", usage: "" },
-    CommandInfo { name: "STARTTLS", usage: "" },
-    CommandInfo { name: "STAT", usage: "[message-id|number]" },
-    CommandInfo { name: "XGTITLE", usage: "[wildmat]" },
-    CommandInfo { name: "XHDR", usage: "header [message-id|range]" },
-    CommandInfo { name: "XOVER", usage: "[range]" },
-    CommandInfo { name: "XPAT", usage: "header message-id|range pattern" },
-    CommandInfo { name: "XPATH", usage: "message-id" },
-    CommandInfo { name: "XROVER", usage: "[range]" },
-    CommandInfo { name: "XTHREAD", usage: "[message-id|number]" },
-];
+impl std::fmt::Debug for Row {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}{}", self.name, self.keyword.map(|k| format!(" {k}")).unwrap_or_default())
+    }
+}
 
-/// Parses one command line (without its CRLF).
-pub fn parse(line: &[u8]) -> Result<Command, ParseError> {
+/// Parses one command line (without its CRLF) through the command table.
+pub fn parse(line: &[u8]) -> Result<Parsed, ParseError> {
     let Ok(line) = std::str::from_utf8(line) else {
         return Err(ParseError::Syntax("command is not UTF-8"));
     };
@@ -233,105 +208,237 @@ pub fn parse(line: &[u8]) -> Result<Command, ParseError> {
         return Err(ParseError::Unknown);
     };
     let verb = verb.to_ascii_uppercase();
-    match verb.as_str() {
-        "ARTICLE" => article(Retrieve::Article, args),
-        "HEAD" => article(Retrieve::Head, args),
-        "BODY" => article(Retrieve::Body, args),
-        "STAT" => article(Retrieve::Stat, args),
-        // A keyword argument is allowed and ignored: we have one capability list (§5.2.2).
-        "CAPABILITIES" => at_most(args, 1, Command::Capabilities),
-        "DATE" => exactly(args, 0, Command::Date),
-        "HELP" => exactly(args, 0, Command::Help),
-        "LAST" => exactly(args, 0, Command::Last),
-        "NEXT" => exactly(args, 0, Command::Next),
-        "POST" => exactly(args, 0, Command::Post),
-        "QUIT" => exactly(args, 0, Command::Quit),
-        "IHAVE" => match args {
-            [id] if is_message_id(id) => Ok(Command::Ihave),
-            _ => Err(ParseError::Syntax("IHAVE needs a message-id")),
-        },
-        "GROUP" => match args {
-            [group] => Ok(Command::Group(group.to_string())),
-            _ => Err(ParseError::Syntax("GROUP needs one newsgroup name")),
-        },
-        "LISTGROUP" => match args {
-            [] => Ok(Command::ListGroup { group: None, range: None }),
-            [group] => Ok(Command::ListGroup { group: Some(group.to_string()), range: None }),
-            [group, range] => Ok(Command::ListGroup {
-                group: Some(group.to_string()),
-                range: Some(article_range(range).ok_or(ParseError::Syntax("bad range"))?),
-            }),
-            _ => Err(ParseError::Syntax("LISTGROUP [newsgroup [range]]")),
-        },
-        "MODE" => match args {
-            [mode] if mode.eq_ignore_ascii_case("READER") => Ok(Command::ModeReader),
-            _ => Err(ParseError::Syntax("only MODE READER is supported")),
-        },
-        "OVER" | "XOVER" => {
-            let legacy = verb == "XOVER";
-            match args {
-                [] => Ok(Command::Over { spec: None, legacy }),
-                [spec] => Ok(Command::Over { spec: Some(range_spec(spec)?), legacy }),
-                _ => Err(ParseError::Syntax("OVER [range|message-id]")),
-            }
+    let (row, consumed) = table::lookup(&verb, args)?;
+    let command = (row.parse)(&Args { line, words: &args[consumed..] })?;
+    Ok(Parsed { row, command })
+}
+
+impl Command {
+    /// Does the command work on the current group (a number, a range, the current article, or
+    /// no group named)? Rows that need a group answer `412` without one in that case.
+    pub fn uses_current_group(&self) -> bool {
+        let by_id = |spec: &Option<RangeSpec>| matches!(spec, Some(RangeSpec::MessageId(_)));
+        match self {
+            Command::Article(_, spec) | Command::Xthread(spec) => !matches!(spec, Some(ArticleRef::MessageId(_))),
+            Command::Next | Command::Last => true,
+            Command::Over { spec, .. } | Command::Hdr { spec, .. } | Command::Xrover(spec) => !by_id(spec),
+            Command::Xpat { spec, .. } => !matches!(spec, RangeSpec::MessageId(_)),
+            Command::ListGroup { group, .. } => group.is_none(),
+            Command::XgTitle(pattern) => pattern.is_none(),
+            _ => false,
         }
-        "HDR" | "XHDR" => {
-            let legacy = verb == "XHDR";
-            match args {
-                [field] => Ok(Command::Hdr { field: field.to_string(), spec: None, legacy }),
-                [field, spec] => Ok(Command::Hdr { field: field.to_string(), spec: Some(range_spec(spec)?), legacy }),
-                _ => Err(ParseError::Syntax("HDR header [range|message-id]")),
-            }
+    }
+}
+
+// The grammars: one parse function per table row, from the words after the verb (and keyword).
+
+pub(super) fn article(a: &Args<'_>) -> Result<Command, ParseError> {
+    retrieve(Retrieve::Article, a.words)
+}
+pub(super) fn head(a: &Args<'_>) -> Result<Command, ParseError> {
+    retrieve(Retrieve::Head, a.words)
+}
+pub(super) fn body(a: &Args<'_>) -> Result<Command, ParseError> {
+    retrieve(Retrieve::Body, a.words)
+}
+pub(super) fn stat(a: &Args<'_>) -> Result<Command, ParseError> {
+    retrieve(Retrieve::Stat, a.words)
+}
+pub(super) fn capabilities(a: &Args<'_>) -> Result<Command, ParseError> {
+    at_most(a.words, 1, Command::Capabilities)
+}
+pub(super) fn date(a: &Args<'_>) -> Result<Command, ParseError> {
+    exactly(a.words, 0, Command::Date)
+}
+pub(super) fn help(a: &Args<'_>) -> Result<Command, ParseError> {
+    exactly(a.words, 0, Command::Help)
+}
+pub(super) fn last(a: &Args<'_>) -> Result<Command, ParseError> {
+    exactly(a.words, 0, Command::Last)
+}
+pub(super) fn next(a: &Args<'_>) -> Result<Command, ParseError> {
+    exactly(a.words, 0, Command::Next)
+}
+pub(super) fn post(a: &Args<'_>) -> Result<Command, ParseError> {
+    exactly(a.words, 0, Command::Post)
+}
+pub(super) fn quit(a: &Args<'_>) -> Result<Command, ParseError> {
+    exactly(a.words, 0, Command::Quit)
+}
+pub(super) fn starttls(a: &Args<'_>) -> Result<Command, ParseError> {
+    exactly(a.words, 0, Command::StartTls)
+}
+pub(super) fn ihave(a: &Args<'_>) -> Result<Command, ParseError> {
+    match a.words {
+        [id] if is_message_id(id) => Ok(Command::Ihave),
+        _ => Err(ParseError::Syntax("IHAVE needs a message-id")),
+    }
+}
+pub(super) fn group(a: &Args<'_>) -> Result<Command, ParseError> {
+    match a.words {
+        [group] => Ok(Command::Group(group.to_string())),
+        _ => Err(ParseError::Syntax("GROUP needs one newsgroup name")),
+    }
+}
+pub(super) fn listgroup(a: &Args<'_>) -> Result<Command, ParseError> {
+    match a.words {
+        [] => Ok(Command::ListGroup { group: None, range: None }),
+        [group] => Ok(Command::ListGroup { group: Some(group.to_string()), range: None }),
+        [group, range] => Ok(Command::ListGroup {
+            group: Some(group.to_string()),
+            range: Some(article_range(range).ok_or(ParseError::Syntax("bad range"))?),
+        }),
+        _ => Err(ParseError::Syntax("LISTGROUP [newsgroup [range]]")),
+    }
+}
+pub(super) fn mode_reader(a: &Args<'_>) -> Result<Command, ParseError> {
+    match a.words {
+        [] => Ok(Command::ModeReader),
+        _ => Err(ParseError::Syntax("only MODE READER is supported")),
+    }
+}
+fn over_spec(a: &Args<'_>, legacy: bool) -> Result<Command, ParseError> {
+    match a.words {
+        [] => Ok(Command::Over { spec: None, legacy }),
+        [spec] => Ok(Command::Over { spec: Some(range_spec(spec)?), legacy }),
+        _ => Err(ParseError::Syntax("OVER [range|message-id]")),
+    }
+}
+pub(super) fn over(a: &Args<'_>) -> Result<Command, ParseError> {
+    over_spec(a, false)
+}
+pub(super) fn xover(a: &Args<'_>) -> Result<Command, ParseError> {
+    over_spec(a, true)
+}
+fn hdr_spec(a: &Args<'_>, legacy: bool) -> Result<Command, ParseError> {
+    match a.words {
+        [field] => Ok(Command::Hdr { field: field.to_string(), spec: None, legacy }),
+        [field, spec] => Ok(Command::Hdr { field: field.to_string(), spec: Some(range_spec(spec)?), legacy }),
+        _ => Err(ParseError::Syntax("HDR header [range|message-id]")),
+    }
+}
+pub(super) fn hdr(a: &Args<'_>) -> Result<Command, ParseError> {
+    hdr_spec(a, false)
+}
+pub(super) fn xhdr(a: &Args<'_>) -> Result<Command, ParseError> {
+    hdr_spec(a, true)
+}
+fn list_wildmat(a: &Args<'_>, kind: fn(Option<String>) -> ListKind) -> Result<Command, ParseError> {
+    match a.words {
+        [] => Ok(Command::List(kind(None))),
+        [w] => Ok(Command::List(kind(Some(w.to_string())))),
+        _ => Err(ParseError::Syntax("one wildmat at most")),
+    }
+}
+fn list_bare(a: &Args<'_>, kind: ListKind) -> Result<Command, ParseError> {
+    match a.words {
+        [] => Ok(Command::List(kind)),
+        _ => Err(ParseError::Syntax("unknown LIST keyword")),
+    }
+}
+pub(super) fn list_active(a: &Args<'_>) -> Result<Command, ParseError> {
+    list_wildmat(a, ListKind::Active)
+}
+pub(super) fn list_active_times(a: &Args<'_>) -> Result<Command, ParseError> {
+    list_wildmat(a, ListKind::ActiveTimes)
+}
+pub(super) fn list_counts(a: &Args<'_>) -> Result<Command, ParseError> {
+    list_wildmat(a, ListKind::Counts)
+}
+pub(super) fn list_newsgroups(a: &Args<'_>) -> Result<Command, ParseError> {
+    list_wildmat(a, ListKind::Newsgroups)
+}
+pub(super) fn list_distrib_pats(a: &Args<'_>) -> Result<Command, ParseError> {
+    list_bare(a, ListKind::DistribPats)
+}
+pub(super) fn list_distributions(a: &Args<'_>) -> Result<Command, ParseError> {
+    list_bare(a, ListKind::Distributions)
+}
+pub(super) fn list_motd(a: &Args<'_>) -> Result<Command, ParseError> {
+    list_bare(a, ListKind::Motd)
+}
+pub(super) fn list_overview_fmt(a: &Args<'_>) -> Result<Command, ParseError> {
+    list_bare(a, ListKind::OverviewFmt)
+}
+pub(super) fn list_subscriptions(a: &Args<'_>) -> Result<Command, ParseError> {
+    list_bare(a, ListKind::Subscriptions)
+}
+pub(super) fn list_headers(a: &Args<'_>) -> Result<Command, ParseError> {
+    match a.words {
+        [] => Ok(Command::List(ListKind::Headers(HeadersVariant::Any))),
+        [v] if v.eq_ignore_ascii_case("MSGID") => Ok(Command::List(ListKind::Headers(HeadersVariant::MsgId))),
+        [v] if v.eq_ignore_ascii_case("RANGE") => Ok(Command::List(ListKind::Headers(HeadersVariant::Range))),
+        _ => Err(ParseError::Syntax("LIST HEADERS [MSGID|RANGE]")),
+    }
+}
+pub(super) fn auth_user(a: &Args<'_>) -> Result<Command, ParseError> {
+    match a.words {
+        [name] => Ok(Command::AuthUser(name.to_string())),
+        _ => Err(ParseError::Syntax("AUTHINFO USER name|PASS password")),
+    }
+}
+pub(super) fn auth_pass(a: &Args<'_>) -> Result<Command, ParseError> {
+    match a.words {
+        // The password is the rest of the line, as sent (it may hold any spaces).
+        [_, ..] => Ok(Command::AuthPass(rest_after(a.line, 2))),
+        _ => Err(ParseError::Syntax("AUTHINFO USER name|PASS password")),
+    }
+}
+pub(super) fn compress(a: &Args<'_>) -> Result<Command, ParseError> {
+    match a.words {
+        [alg] => Ok(Command::Compress(alg.to_ascii_uppercase())),
+        _ => Err(ParseError::Syntax("COMPRESS DEFLATE")),
+    }
+}
+pub(super) fn xgtitle(a: &Args<'_>) -> Result<Command, ParseError> {
+    match a.words {
+        [] => Ok(Command::XgTitle(None)),
+        [w] => Ok(Command::XgTitle(Some(w.to_string()))),
+        _ => Err(ParseError::Syntax("XGTITLE [wildmat]")),
+    }
+}
+pub(super) fn xpat(a: &Args<'_>) -> Result<Command, ParseError> {
+    match a.words {
+        // Thunderbird sends `XPAT SUBJECT  1- *[Ff][Oo][Oo]*`; INN joins the words of a
+        // pattern containing spaces with single spaces (nnrpd's Glom).
+        [field, spec, pattern @ ..] if !pattern.is_empty() => {
+            Ok(Command::Xpat { field: field.to_string(), spec: range_spec(spec)?, pattern: pattern.join(" ") })
         }
-        "LIST" => list(args),
-        "AUTHINFO" => match args {
-            [kind, name] if kind.eq_ignore_ascii_case("USER") => Ok(Command::AuthUser(name.to_string())),
-            [kind, _, ..] if kind.eq_ignore_ascii_case("PASS") => Ok(Command::AuthPass(rest_after(line, 2))),
-            _ => Err(ParseError::Syntax("AUTHINFO USER name|PASS password")),
-        },
-        "STARTTLS" => exactly(args, 0, Command::StartTls),
-        "COMPRESS" => match args {
-            [alg] => Ok(Command::Compress(alg.to_ascii_uppercase())),
-            _ => Err(ParseError::Syntax("COMPRESS DEFLATE")),
-        },
-        "XGTITLE" => match args {
-            [] => Ok(Command::XgTitle(None)),
-            [w] => Ok(Command::XgTitle(Some(w.to_string()))),
-            _ => Err(ParseError::Syntax("XGTITLE [wildmat]")),
-        },
-        "XPAT" => match args {
-            // Thunderbird sends `XPAT SUBJECT  1- *[Ff][Oo][Oo]*`; INN joins the words of a
-            // pattern containing spaces with single spaces (nnrpd's Glom).
-            [field, spec, pattern @ ..] if !pattern.is_empty() => {
-                Ok(Command::Xpat { field: field.to_string(), spec: range_spec(spec)?, pattern: pattern.join(" ") })
-            }
-            _ => Err(ParseError::Syntax("XPAT header range|message-id pattern")),
-        },
-        "XPATH" => match args {
-            [id] if is_message_id(id) => Ok(Command::Xpath(id.to_string())),
-            _ => Err(ParseError::Syntax("XPATH message-id")),
-        },
-        "XROVER" => match args {
-            [] => Ok(Command::Xrover(None)),
-            [spec] => Ok(Command::Xrover(Some(range_spec(spec)?))),
-            _ => Err(ParseError::Syntax("XROVER [range]")),
-        },
-        "XTHREAD" => match article(Retrieve::Stat, args)? {
-            Command::Article(_, spec) => Ok(Command::Xthread(spec)),
-            _ => Err(ParseError::Syntax("XTHREAD [message-id|number]")),
-        },
-        "NEWGROUPS" => match args {
-            // Distributions after the date (RFC 977) are accepted and ignored.
-            [date, time, rest @ ..] => Ok(Command::NewGroups(client_date(date, time, rest)?)),
-            _ => Err(ParseError::Syntax("NEWGROUPS [yy]yymmdd hhmmss [GMT]")),
-        },
-        "NEWNEWS" => match args {
-            [wildmat, date, time, rest @ ..] => {
-                Ok(Command::NewNews { wildmat: wildmat.to_string(), date: client_date(date, time, rest)? })
-            }
-            _ => Err(ParseError::Syntax("NEWNEWS wildmat [yy]yymmdd hhmmss [GMT]")),
-        },
-        _ => Err(ParseError::Unknown),
+        _ => Err(ParseError::Syntax("XPAT header range|message-id pattern")),
+    }
+}
+pub(super) fn xpath(a: &Args<'_>) -> Result<Command, ParseError> {
+    match a.words {
+        [id] if is_message_id(id) => Ok(Command::Xpath(id.to_string())),
+        _ => Err(ParseError::Syntax("XPATH message-id")),
+    }
+}
+pub(super) fn xrover(a: &Args<'_>) -> Result<Command, ParseError> {
+    match a.words {
+        [] => Ok(Command::Xrover(None)),
+        [spec] => Ok(Command::Xrover(Some(range_spec(spec)?))),
+        _ => Err(ParseError::Syntax("XROVER [range]")),
+    }
+}
+pub(super) fn xthread(a: &Args<'_>) -> Result<Command, ParseError> {
+    match retrieve(Retrieve::Stat, a.words)? {
+        Command::Article(_, spec) => Ok(Command::Xthread(spec)),
+        _ => Err(ParseError::Syntax("XTHREAD [message-id|number]")),
+    }
+}
+pub(super) fn newgroups(a: &Args<'_>) -> Result<Command, ParseError> {
+    match a.words {
+        // Distributions after the date (RFC 977) are accepted and ignored.
+        [date, time, rest @ ..] => Ok(Command::NewGroups(client_date(date, time, rest)?)),
+        _ => Err(ParseError::Syntax("NEWGROUPS [yy]yymmdd hhmmss [GMT]")),
+    }
+}
+pub(super) fn newnews(a: &Args<'_>) -> Result<Command, ParseError> {
+    match a.words {
+        [wildmat, date, time, rest @ ..] => {
+            Ok(Command::NewNews { wildmat: wildmat.to_string(), date: client_date(date, time, rest)? })
+        }
+        _ => Err(ParseError::Syntax("NEWNEWS wildmat [yy]yymmdd hhmmss [GMT]")),
     }
 }
 
@@ -358,7 +465,7 @@ fn at_most(args: &[&str], n: usize, cmd: Command) -> Result<Command, ParseError>
     if args.len() <= n { Ok(cmd) } else { Err(ParseError::Syntax("too many arguments")) }
 }
 
-fn article(kind: Retrieve, args: &[&str]) -> Result<Command, ParseError> {
+fn retrieve(kind: Retrieve, args: &[&str]) -> Result<Command, ParseError> {
     match args {
         [] => Ok(Command::Article(kind, None)),
         [arg] if is_message_id(arg) => Ok(Command::Article(kind, Some(ArticleRef::MessageId(arg.to_string())))),
@@ -367,35 +474,6 @@ fn article(kind: Retrieve, args: &[&str]) -> Result<Command, ParseError> {
             None => Err(ParseError::Syntax("expected a message-id or article number")),
         },
         _ => Err(ParseError::Syntax("too many arguments")),
-    }
-}
-
-fn list(args: &[&str]) -> Result<Command, ParseError> {
-    let Some((keyword, rest)) = args.split_first() else {
-        return Ok(Command::List(ListKind::Active(None)));
-    };
-    let wildmat = |rest: &[&str]| match rest {
-        [] => Ok(None),
-        [w] => Ok(Some(w.to_string())),
-        _ => Err(ParseError::Syntax("one wildmat at most")),
-    };
-    match keyword.to_ascii_uppercase().as_str() {
-        "ACTIVE" => Ok(Command::List(ListKind::Active(wildmat(rest)?))),
-        "NEWSGROUPS" => Ok(Command::List(ListKind::Newsgroups(wildmat(rest)?))),
-        "OVERVIEW.FMT" if rest.is_empty() => Ok(Command::List(ListKind::OverviewFmt)),
-        "ACTIVE.TIMES" => Ok(Command::List(ListKind::ActiveTimes(wildmat(rest)?))),
-        "COUNTS" => Ok(Command::List(ListKind::Counts(wildmat(rest)?))),
-        "MOTD" if rest.is_empty() => Ok(Command::List(ListKind::Motd)),
-        "SUBSCRIPTIONS" if rest.is_empty() => Ok(Command::List(ListKind::Subscriptions)),
-        "DISTRIB.PATS" if rest.is_empty() => Ok(Command::List(ListKind::DistribPats)),
-        "DISTRIBUTIONS" if rest.is_empty() => Ok(Command::List(ListKind::Distributions)),
-        "HEADERS" => match rest {
-            [] => Ok(Command::List(ListKind::Headers(HeadersVariant::Any))),
-            [v] if v.eq_ignore_ascii_case("MSGID") => Ok(Command::List(ListKind::Headers(HeadersVariant::MsgId))),
-            [v] if v.eq_ignore_ascii_case("RANGE") => Ok(Command::List(ListKind::Headers(HeadersVariant::Range))),
-            _ => Err(ParseError::Syntax("LIST HEADERS [MSGID|RANGE]")),
-        },
-        _ => Err(ParseError::Syntax("unknown LIST keyword")),
     }
 }
 
@@ -463,8 +541,12 @@ fn client_date(date: &str, time: &str, rest: &[&str]) -> Result<ClientDate, Pars
 mod tests {
     use super::*;
 
+    fn cmd(line: &[u8]) -> Result<Command, ParseError> {
+        parse(line).map(|p| p.command)
+    }
+
     fn ok(line: &str) -> Command {
-        parse(line.as_bytes()).unwrap_or_else(|e| panic!("{line:?}: {e:?}"))
+        cmd(line.as_bytes()).unwrap_or_else(|e| panic!("{line:?}: {e:?}"))
     }
 
     #[test]
@@ -477,15 +559,15 @@ mod tests {
 
     #[test]
     fn unknown_and_syntax_errors_are_distinguished() {
-        assert_eq!(parse(b"FROB"), Err(ParseError::Unknown));
-        assert_eq!(parse(b""), Err(ParseError::Unknown));
-        assert!(matches!(parse(b"LIST FOO"), Err(ParseError::Syntax(_))));
-        assert!(matches!(parse(b"GROUP"), Err(ParseError::Syntax(_))));
-        assert!(matches!(parse(b"MODE STREAM"), Err(ParseError::Syntax(_))));
-        assert!(matches!(parse(b"ARTICLE abc"), Err(ParseError::Syntax(_))));
-        assert!(matches!(parse(b"ARTICLE 12345678901234567"), Err(ParseError::Syntax(_))));
-        assert!(matches!(parse(b"DATE now"), Err(ParseError::Syntax(_))));
-        assert!(matches!(parse(b"HEAD \xff"), Err(ParseError::Syntax(_))));
+        assert_eq!(cmd(b"FROB"), Err(ParseError::Unknown));
+        assert_eq!(cmd(b""), Err(ParseError::Unknown));
+        assert!(matches!(cmd(b"LIST FOO"), Err(ParseError::Syntax(_))));
+        assert!(matches!(cmd(b"GROUP"), Err(ParseError::Syntax(_))));
+        assert!(matches!(cmd(b"MODE STREAM"), Err(ParseError::Syntax(_))));
+        assert!(matches!(cmd(b"ARTICLE abc"), Err(ParseError::Syntax(_))));
+        assert!(matches!(cmd(b"ARTICLE 12345678901234567"), Err(ParseError::Syntax(_))));
+        assert!(matches!(cmd(b"DATE now"), Err(ParseError::Syntax(_))));
+        assert!(matches!(cmd(b"HEAD \xff"), Err(ParseError::Syntax(_))));
     }
 
     #[test]
@@ -493,7 +575,7 @@ mod tests {
         assert_eq!(ok("ARTICLE"), Command::Article(Retrieve::Article, None));
         assert_eq!(ok("head 42"), Command::Article(Retrieve::Head, Some(ArticleRef::Number(42))));
         assert_eq!(ok("BODY <a@b>"), Command::Article(Retrieve::Body, Some(ArticleRef::MessageId("<a@b>".into()))));
-        assert!(parse(b"STAT <a b>").is_err());
+        assert!(cmd(b"STAT <a b>").is_err());
     }
 
     #[test]
@@ -537,11 +619,11 @@ mod tests {
         assert_eq!(ok("AUTHINFO USER alice"), Command::AuthUser("alice".into()));
         assert_eq!(ok("authinfo pass  two  spaces "), Command::AuthPass(" two  spaces ".into()));
         assert_eq!(ok("AUTHINFO PASS secret"), Command::AuthPass("secret".into()));
-        assert!(matches!(parse(b"AUTHINFO SASL PLAIN"), Err(ParseError::Syntax(_))));
-        assert!(matches!(parse(b"AUTHINFO USER"), Err(ParseError::Syntax(_))));
+        assert!(matches!(cmd(b"AUTHINFO SASL PLAIN"), Err(ParseError::Syntax(_))));
+        assert!(matches!(cmd(b"AUTHINFO USER"), Err(ParseError::Syntax(_))));
         assert_eq!(ok("STARTTLS"), Command::StartTls);
         assert_eq!(ok("compress deflate"), Command::Compress("DEFLATE".into()));
-        assert!(matches!(parse(b"STARTTLS now"), Err(ParseError::Syntax(_))));
+        assert!(matches!(cmd(b"STARTTLS now"), Err(ParseError::Syntax(_))));
     }
 
     #[test]
@@ -556,9 +638,9 @@ mod tests {
         );
         let Command::Xpat { pattern, .. } = ok("XPAT Subject 1-5 *foo bar*") else { panic!() };
         assert_eq!(pattern, "*foo bar*");
-        assert!(matches!(parse(b"XPAT Subject 1-5"), Err(ParseError::Syntax(_))));
+        assert!(matches!(cmd(b"XPAT Subject 1-5"), Err(ParseError::Syntax(_))));
         assert_eq!(ok("XPATH <a@b>"), Command::Xpath("<a@b>".into()));
-        assert!(matches!(parse(b"XPATH 12"), Err(ParseError::Syntax(_))));
+        assert!(matches!(cmd(b"XPATH 12"), Err(ParseError::Syntax(_))));
         assert_eq!(ok("XGTITLE org.*"), Command::XgTitle(Some("org.*".into())));
         assert_eq!(ok("XROVER"), Command::Xrover(None));
         assert_eq!(ok("XTHREAD <a@b>"), Command::Xthread(Some(ArticleRef::MessageId("<a@b>".into()))));
@@ -581,9 +663,9 @@ mod tests {
         let Command::NewNews { wildmat, date } = ok("NEWNEWS org.*,!org.x 20240102 030405 GMT") else { panic!() };
         assert_eq!(wildmat, "org.*,!org.x");
         assert_eq!(date.timestamp(2026), Some(1704164645));
-        assert!(matches!(parse(b"NEWGROUPS 2024010 030405"), Err(ParseError::Syntax(_))));
-        assert!(matches!(parse(b"NEWGROUPS 20241302 030405"), Err(ParseError::Syntax(_))));
-        assert!(matches!(parse(b"NEWGROUPS 20240102 030405 UTC"), Err(ParseError::Syntax(_))));
+        assert!(matches!(cmd(b"NEWGROUPS 2024010 030405"), Err(ParseError::Syntax(_))));
+        assert!(matches!(cmd(b"NEWGROUPS 20241302 030405"), Err(ParseError::Syntax(_))));
+        assert!(matches!(cmd(b"NEWGROUPS 20240102 030405 UTC"), Err(ParseError::Syntax(_))));
     }
 
     #[test]
@@ -606,7 +688,7 @@ mod tests {
 
             #[test]
             fn article_numbers_round_trip(n in 0u64..10_000_000_000_000_000) {
-                prop_assert_eq!(parse(format!("ARTICLE {n}").as_bytes()), Ok(Command::Article(Retrieve::Article, Some(ArticleRef::Number(n)))));
+                prop_assert_eq!(parse(format!("ARTICLE {n}").as_bytes()).map(|p| p.command), Ok(Command::Article(Retrieve::Article, Some(ArticleRef::Number(n)))));
             }
 
             #[test]
@@ -617,7 +699,7 @@ mod tests {
 
             #[test]
             fn keywords_ignore_case_and_spacing(verb in "[gG][rR][oO][uU][pP]", sp in "[ \t]{1,5}", name in "[a-z][a-z0-9.]{0,40}") {
-                prop_assert_eq!(parse(format!("{verb}{sp}{name}{sp}").as_bytes()), Ok(Command::Group(name)));
+                prop_assert_eq!(parse(format!("{verb}{sp}{name}{sp}").as_bytes()).map(|p| p.command), Ok(Command::Group(name)));
             }
         }
     }

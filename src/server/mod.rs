@@ -4,7 +4,6 @@
 pub mod commands;
 mod session;
 mod stream;
-pub mod thread_view;
 mod tls;
 
 use std::collections::HashMap;
@@ -19,6 +18,7 @@ use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
+use crate::protocol::Status;
 use crate::protocol::proxy::{self, ProxyHeader};
 use crate::store::Store;
 pub use commands::Context;
@@ -60,15 +60,15 @@ impl Shared {
     }
 
     /// Counts a connection from `ip`, or says why it is refused.
-    fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, &'static str> {
+    fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, Status> {
         let limits = self.limits();
         let mut per_ip = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
         if self.active.load(Ordering::SeqCst) >= limits.max_connections {
-            return Err("Too many connections, try again later");
+            return Err(Status::TooManyConnections);
         }
         let n = per_ip.entry(ip).or_default();
         if *n >= limits.max_per_ip {
-            return Err("Too many connections from your address");
+            return Err(Status::TooManyFromAddress);
         }
         *n += 1;
         self.active.fetch_add(1, Ordering::SeqCst);
@@ -197,7 +197,7 @@ impl Server {
 fn ensure_groups(config: &Config, store: &Store) -> anyhow::Result<()> {
     let mut batch = store.batch();
     for g in &config.groups {
-        batch.ensure_group(&g.name, crate::import::now())?;
+        batch.ensure_group(&g.name, crate::clock::now())?;
     }
     batch.commit()?;
     Ok(())
@@ -303,9 +303,9 @@ async fn serve_connection(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
     let _slot = match slot {
         Ok(slot) => slot,
         Err(why) => {
-            tracing::info!(%client, why, "connection refused");
+            tracing::info!(%client, why = %why, "connection refused");
             let mut stream = stream;
-            let _ = stream.write_all(format!("400 {why}\r\n").as_bytes()).await;
+            let _ = stream.write_all(&why.to_line()).await;
             let _ = stream.shutdown().await;
             return;
         }

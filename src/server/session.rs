@@ -1,6 +1,6 @@
-//! One client connection: frames command lines, runs them in order (a few quick ones on the
-//! session's own thread, anything else on the blocking pool), and writes each batch of
-//! responses with one write.
+//! One client connection: frames command lines and parses each once, runs them in order (a
+//! few quick ones on the session's own thread, anything else on the blocking pool, as each
+//! command's table row says), and writes each batch of responses with one write.
 //!
 //! Memory stays bounded whatever the client does: new input is read only once every queued
 //! command has been answered, a response is produced in chunks of about [`CHUNK`] bytes
@@ -15,23 +15,34 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::Shared;
 use super::commands::{self, CHUNK, Cursor, Flow, State};
 use super::stream::{BoxStream, Deflated, nothing};
-use crate::protocol::command::MAX_LINE;
-use crate::protocol::response;
+use crate::protocol::command::{MAX_LINE, Parsed, parse};
+use crate::protocol::table::Kind;
+use crate::protocol::{ParseError, Status, block};
 
 /// Stop gathering pipelined responses into one buffer past this size and write them.
 const BATCH_OUTPUT: usize = 64 << 10;
 /// Input is read in small steps: an idle connection then holds a small buffer (most command
 /// lines are a few dozen octets), and a pipelining client still gets 4 KiB per read.
 const READ_SMALL: usize = 512;
-/// At most this many quick commands run on the session's own thread at once (see
-/// [`commands::is_quick`]); a longer pipeline goes to the blocking pool.
+/// At most this many quick commands ([`Kind::Quick`]) run on the session's own thread at
+/// once; a longer pipeline goes to the blocking pool.
 const QUICK_BATCH: usize = 4;
 const READ_CHUNK: usize = 4 << 10;
 
-/// A framed input line, or the mark of one that was too long.
+/// A framed input line, parsed, or the mark of one that was too long.
 enum Input {
-    Line(Vec<u8>),
+    Command(Result<Parsed, ParseError>),
     TooLong,
+}
+
+impl Input {
+    /// May it run on the session's own thread? Unparsable lines only produce an error status.
+    fn is_quick(&self) -> bool {
+        match self {
+            Input::Command(Ok(parsed)) => parsed.row.kind == Kind::Quick,
+            Input::Command(Err(_)) | Input::TooLong => true,
+        }
+    }
 }
 
 pub struct Session {
@@ -62,14 +73,8 @@ impl Session {
     }
 
     pub async fn run(mut self) -> std::io::Result<()> {
-        let mut greeting = Vec::new();
-        let hostname = self.shared.context().hostname.clone();
-        response::status(
-            &mut greeting,
-            201,
-            format_args!("{hostname} listnews {} ready (posting prohibited)", env!("CARGO_PKG_VERSION")),
-        );
-        self.send(&greeting).await?;
+        let host = self.shared.context().hostname.clone();
+        self.send(&Status::Greeting { host, posting: false }.to_line()).await?;
         let mut shutdown = self.shared.shutdown.clone();
         loop {
             self.frame();
@@ -82,9 +87,7 @@ impl Session {
             }
             // A dropped sender (the server is gone) means shutting down too.
             if *shutdown.borrow() || shutdown.has_changed().is_err() {
-                let mut out = Vec::new();
-                response::status(&mut out, 400, "Server shutting down");
-                let _ = self.send(&out).await;
+                let _ = self.send(&Status::ShuttingDown.to_line()).await;
                 break;
             }
             // Read big only after a read that filled the buffer (a pipelining client); an idle
@@ -105,9 +108,7 @@ impl Session {
                 Ok(Ok(n)) => self.read_full = n == spare,
                 Ok(Err(e)) => return Err(e),
                 Err(_) => {
-                    let mut out = Vec::new();
-                    response::status(&mut out, 400, "Idle timeout, closing connection");
-                    let _ = self.send(&out).await;
+                    let _ = self.send(&Status::IdleTimeout.to_line()).await;
                     break;
                 }
             }
@@ -179,7 +180,7 @@ impl Session {
                 if line.last() == Some(&b'\r') {
                     line = &line[..line.len() - 1];
                 }
-                self.queue.push_back(Input::Line(line.to_vec()));
+                self.queue.push_back(Input::Command(parse(line)));
             }
             start = end + 1;
         }
@@ -199,11 +200,7 @@ impl Session {
         let ctx = self.shared.context();
         let state = std::mem::take(&mut self.state);
         let queue = std::mem::take(&mut self.queue);
-        let quick = queue.len() <= QUICK_BATCH
-            && queue.iter().all(|input| match input {
-                Input::Line(line) => commands::is_quick(line),
-                Input::TooLong => true,
-            });
+        let quick = queue.len() <= QUICK_BATCH && queue.iter().all(Input::is_quick);
         let (state, queue, out, flow) = if quick {
             run_queue(&ctx, state, queue)
         } else {
@@ -244,7 +241,7 @@ impl Session {
                         // The status line is out already; end the block so the client stays in step.
                         tracing::error!(error = %e, "store failure in a listing");
                         out.truncate(mark);
-                        response::end(&mut out);
+                        block::end(&mut out);
                         (out, None)
                     }
                 }
@@ -273,9 +270,9 @@ fn run_queue(
     let mut flow = Flow::Continue;
     while let Some(input) = queue.pop_front() {
         flow = match input {
-            Input::Line(line) => commands::execute(ctx, &mut state, &line, &mut out),
+            Input::Command(parsed) => commands::execute(ctx, &mut state, parsed, &mut out),
             Input::TooLong => {
-                response::status(&mut out, 501, "Command line too long (over 512 octets)");
+                Status::LineTooLong.write(&mut out);
                 Flow::Continue
             }
         };

@@ -9,13 +9,13 @@ use super::StoreError;
 pub const GROUP: u8 = b'G'; // G name -> GroupMeta
 pub const GROUP_NAME: u8 = b'g'; // g gid -> name
 pub const OVERVIEW: u8 = b'O'; // O gid num -> OverviewEntry
-pub const ARTICLE: u8 = b'A'; // A aid -> ArticleRecord
+pub const ARTICLE: u8 = b'A'; // A aid -> ArticleMeta
 pub const MESSAGE_ID: u8 = b'M'; // M msgid -> MsgIdEntry
 pub const THREAD: u8 = b'T'; // T msgid -> ThreadNode
 pub const CHILD: u8 = b'C'; // C parent \0 child -> ()
 pub const ARRIVAL: u8 = b'N'; // N time aid -> ()
 pub const REJECT: u8 = b'R'; // R source \0 position -> Reject
-pub const CHECKPOINT: u8 = b'I'; // I source -> checkpoint bytes
+pub const CHECKPOINT: u8 = b'I'; // I source -> Checkpoint
 pub const META: u8 = b'Z'; // Z name -> value
 
 pub fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {

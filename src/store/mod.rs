@@ -1,5 +1,7 @@
 //! The sled store: articles in wire form, precomputed overview lines, the Message-ID index,
-//! per-group counters, arrival times and thread links. No sockets here.
+//! per-group counters, arrival times, thread links and import checkpoints. It holds bytes and
+//! typed records only: what the bytes mean on the wire is `protocol::article`'s business.
+//! No sockets here.
 //!
 //! Schema (one tree, see [`codec`]): articles get a store-wide id (`aid`) when stored; each
 //! group membership gets the group's next number. Numbers come from counters kept in the
@@ -7,7 +9,6 @@
 
 pub mod codec;
 mod log;
-pub mod overview;
 mod thread;
 mod writer;
 
@@ -120,24 +121,24 @@ impl StoredWire {
 }
 
 /// An article's sled record: what is known of it without its text, and where its text is
-/// in the article log.
-#[derive(Debug, Clone)]
-pub(crate) struct ArticleRecord {
+/// in the article log ([`Store::text`] reads it from there without another lookup).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArticleMeta {
+    pub message_id: String,
     pub arrival: i64,
     /// Every (group id, number) this article has, in the order they were assigned.
     pub memberships: Vec<(u32, u64)>,
-    pub message_id: String,
     /// Length of the header lines in the wire bytes.
-    pub header_len: usize,
+    pub(crate) header_len: usize,
     /// Length of the wire bytes.
-    pub len: usize,
-    pub compressed: bool,
-    pub at: Location,
+    pub(crate) len: usize,
+    pub(crate) compressed: bool,
+    pub(crate) at: Location,
 }
 
 const ARTICLE_RECORD_VERSION: u8 = 3;
 
-impl ArticleRecord {
+impl ArticleMeta {
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut w = Writer(Vec::with_capacity(64 + self.message_id.len()));
         w.u8(ARTICLE_RECORD_VERSION).i64(self.arrival).u32(self.header_len as u32).u16(self.memberships.len() as u16);
@@ -172,7 +173,11 @@ impl ArticleRecord {
         if header_len > len || (!compressed && at.len as usize != len) {
             return Err(StoreError::Corrupt("article lengths"));
         }
-        Ok(ArticleRecord { arrival, memberships, message_id, header_len, len, compressed, at })
+        Ok(ArticleMeta { message_id, arrival, memberships, header_len, len, compressed, at })
+    }
+
+    pub fn number_in(&self, gid: u32) -> Option<u64> {
+        self.memberships.iter().find(|(g, _)| *g == gid).map(|(_, n)| *n)
     }
 }
 
@@ -203,21 +208,6 @@ impl Article {
     pub fn body(&self) -> &[u8] {
         self.wire.get(self.header_len + 2..).unwrap_or(&[])
     }
-    pub fn number_in(&self, gid: u32) -> Option<u64> {
-        self.memberships.iter().find(|(g, _)| *g == gid).map(|(_, n)| *n)
-    }
-}
-
-/// What is known of an article without its text.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ArticleMeta {
-    pub message_id: String,
-    pub arrival: i64,
-    /// Every (group id, number) the article has.
-    pub memberships: Vec<(u32, u64)>,
-}
-
-impl ArticleMeta {
     pub fn number_in(&self, gid: u32) -> Option<u64> {
         self.memberships.iter().find(|(g, _)| *g == gid).map(|(_, n)| *n)
     }
@@ -279,6 +269,46 @@ impl MsgIdEntry {
         let aid = r.u64()?;
         let hash: [u8; 16] = r.rest().try_into().map_err(|_| StoreError::Corrupt("msgid entry"))?;
         Ok(MsgIdEntry { aid, content_hash: hash })
+    }
+}
+
+/// How far an import has read a source, committed with the batch that got there, so a re-run
+/// resumes exactly after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Checkpoint {
+    /// A file already taken whole (a Maildir message).
+    Seen,
+    /// A position: the byte offset after the last message of an mbox (in the decompressed
+    /// text of a `.gz`), or the last article number fetched from an upstream group.
+    Position(u64),
+    /// A public-inbox epoch: commits done, and the id of the last one (the position holds only
+    /// while that commit is still at that place in the history).
+    Commit { done: u64, id: String },
+}
+
+impl Checkpoint {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        match self {
+            Checkpoint::Seen => Vec::new(),
+            Checkpoint::Position(n) => n.to_be_bytes().to_vec(),
+            Checkpoint::Commit { done, id } => {
+                let mut v = done.to_be_bytes().to_vec();
+                v.extend_from_slice(id.as_bytes());
+                v
+            }
+        }
+    }
+
+    pub(crate) fn decode(b: &[u8]) -> Result<Self> {
+        Ok(match b.len() {
+            0 => Checkpoint::Seen,
+            8 => Checkpoint::Position(codec::be_u64(b).ok_or(StoreError::Corrupt("checkpoint"))?),
+            1..8 => return Err(StoreError::Corrupt("checkpoint")),
+            _ => Checkpoint::Commit {
+                done: codec::be_u64(b).ok_or(StoreError::Corrupt("checkpoint"))?,
+                id: String::from_utf8(b[8..].to_vec()).map_err(|_| StoreError::Corrupt("checkpoint commit id"))?,
+            },
+        })
     }
 }
 
@@ -503,30 +533,26 @@ impl Store {
         }
     }
 
-    pub(crate) fn article_record(&self, aid: u64) -> Result<Option<ArticleRecord>> {
-        self.tree.get(codec::article_key(aid))?.map(|v| ArticleRecord::decode(&v)).transpose()
+    /// An article's record: arrival time, memberships, message-id and where its text is.
+    pub fn article_meta(&self, aid: u64) -> Result<Option<ArticleMeta>> {
+        self.tree.get(codec::article_key(aid))?.map(|v| ArticleMeta::decode(&v)).transpose()
     }
 
-    /// An article's arrival time, memberships and message-id, without reading its text.
-    pub fn article_meta(&self, aid: u64) -> Result<Option<ArticleMeta>> {
-        Ok(self.article_record(aid)?.map(|r| ArticleMeta {
-            message_id: r.message_id,
-            arrival: r.arrival,
-            memberships: r.memberships,
-        }))
+    /// The text of the article `meta` describes.
+    pub fn text(&self, meta: ArticleMeta) -> Result<Article> {
+        let stored = self.log.read(meta.at)?;
+        let wire = if meta.compressed { StoredWire::decompress(&stored, meta.len)? } else { stored };
+        Ok(Article {
+            arrival: meta.arrival,
+            memberships: meta.memberships,
+            message_id: meta.message_id,
+            wire,
+            header_len: meta.header_len,
+        })
     }
 
     pub fn article(&self, aid: u64) -> Result<Option<Article>> {
-        let Some(r) = self.article_record(aid)? else { return Ok(None) };
-        let stored = self.log.read(r.at)?;
-        let wire = if r.compressed { StoredWire::decompress(&stored, r.len)? } else { stored };
-        Ok(Some(Article {
-            arrival: r.arrival,
-            memberships: r.memberships,
-            message_id: r.message_id,
-            wire,
-            header_len: r.header_len,
-        }))
+        self.article_meta(aid)?.map(|meta| self.text(meta)).transpose()
     }
 
     /// Looks up a message-id (with its angle brackets).
@@ -594,7 +620,8 @@ impl Store {
         self.tree.scan_prefix([codec::REJECT]).map(|item| Reject::decode(&item?.1))
     }
 
-    pub fn checkpoint(&self, source: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.tree.get(codec::key(codec::CHECKPOINT, source.as_bytes()))?.map(|v| v.to_vec()))
+    /// How far an import has read `source`.
+    pub fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>> {
+        self.tree.get(codec::key(codec::CHECKPOINT, source.as_bytes()))?.map(|v| Checkpoint::decode(&v)).transpose()
     }
 }

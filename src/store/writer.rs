@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use super::codec::{self, Writer};
 use super::log::{self, Location, Tail};
 use super::thread::{MAX_DEPTH, ThreadNode};
-use super::{ArticleRecord, GroupMeta, MsgIdEntry, OverviewEntry, Reject, Result, Store, StoreError, StoredWire};
+use super::{
+    ArticleMeta, Checkpoint, GroupMeta, MsgIdEntry, OverviewEntry, Reject, Result, Store, StoreError, StoredWire,
+};
 
 const NEXT_ARTICLE_ID: &[u8] = b"next_article_id";
 const NEXT_GROUP_ID: &[u8] = b"next_group_id";
@@ -22,7 +24,7 @@ pub struct NewArticle<'a> {
     pub wire: &'a StoredWire,
     /// Length of the header lines in `wire` (up to the blank line).
     pub header_len: usize,
-    /// The stored overview fields ([`super::overview::fields`]).
+    /// The stored overview fields (`protocol::article::overview_fields`).
     pub overview: &'a [u8],
     /// Referenced message-ids, oldest first; the last is the parent.
     pub ancestors: &'a [String],
@@ -225,8 +227,8 @@ impl<'s> Batch<'s> {
         }
     }
 
-    fn record(&self, aid: u64) -> Result<Option<ArticleRecord>> {
-        self.get(&codec::article_key(aid))?.map(|v| ArticleRecord::decode(&v)).transpose()
+    fn record(&self, aid: u64) -> Result<Option<ArticleMeta>> {
+        self.get(&codec::article_key(aid))?.map(|v| ArticleMeta::decode(&v)).transpose()
     }
 
     /// Stores a new article: numbers it in each of its groups, indexes its message-id,
@@ -241,10 +243,10 @@ impl<'s> Batch<'s> {
             memberships.push((gid, self.take_number(gid, art.fixed)?));
         }
         let at = self.append_article(&art.wire.data);
-        let record = ArticleRecord {
+        let record = ArticleMeta {
+            message_id: art.message_id.to_string(),
             arrival: art.arrival,
             memberships: memberships.clone(),
-            message_id: art.message_id.to_string(),
             header_len: art.header_len,
             len: art.wire.len,
             compressed: art.wire.compressed,
@@ -471,8 +473,8 @@ impl<'s> Batch<'s> {
         Ok(self.get(&codec::key(codec::CHECKPOINT, source.as_bytes()))?.is_some())
     }
 
-    pub fn set_checkpoint(&mut self, source: &str, value: Vec<u8>) {
-        self.put(codec::key(codec::CHECKPOINT, source.as_bytes()), value);
+    pub fn set_checkpoint(&mut self, source: &str, checkpoint: &Checkpoint) {
+        self.put(codec::key(codec::CHECKPOINT, source.as_bytes()), checkpoint.encode());
     }
 }
 

@@ -1,108 +1,115 @@
-//! CAPABILITIES, HELP, POST and AUTHINFO: what the server offers and who the client is.
+//! CAPABILITIES, HELP, DATE, MODE READER, QUIT, POST, IHAVE, AUTHINFO, STARTTLS and COMPRESS:
+//! what the server offers, who the client is, and the session's transport.
 
-use super::*;
+use super::{Answer, Context, Flow, State};
+use crate::protocol::{Status, block, table};
 
-pub(super) fn current_year() -> i32 {
-    use chrono::Datelike;
-    chrono::Utc::now().year()
-}
-
-pub(super) fn capabilities(ctx: &Context, state: &mut State, out: &mut Vec<u8>) {
+pub(super) fn capabilities(ctx: &Context, state: &mut State, out: &mut Vec<u8>) -> Answer {
     state.sent_capabilities = true;
-    response::status(out, 101, "Capability list:");
-    let mut list = String::from("LIST ACTIVE ACTIVE.TIMES COUNTS HEADERS");
-    // Only what has data: tin reads LIST MOTD when it is advertised.
-    if ctx.motd.is_some() {
-        list.push_str(" MOTD");
+    Status::CapabilitiesFollow.write(out);
+    for line in table::capabilities(&ctx.offer(state)) {
+        block::line(out, line.as_bytes());
     }
-    list.push_str(" NEWSGROUPS OVERVIEW.FMT");
-    if ctx.groups.values().any(|g| g.subscribe) {
-        list.push_str(" SUBSCRIPTIONS");
-    }
-    let mut caps = vec![
-        "VERSION 2",
-        concat!("IMPLEMENTATION listnews ", env!("CARGO_PKG_VERSION")),
-        "READER",
-        "HDR",
-        &list,
-        "NEWNEWS",
-        "OVER MSGID",
-        // Private extensions (RFC 3977 §3.3.1): XPAT (RFC 2980; tin reads it) and XTHREAD.
-        "XPAT",
-        "XTHREAD",
-    ];
-    if ctx.tls_available && !state.tls && state.user.is_none() && !state.compressed {
-        caps.push("STARTTLS");
-    }
-    if !ctx.users.is_empty() && state.user.is_none() {
-        // RFC 4643 §2.1: without USER while it would be refused (no TLS yet).
-        caps.push(if state.tls || ctx.allow_plaintext_auth { "AUTHINFO USER" } else { "AUTHINFO" });
-    }
-    if !state.compressed {
-        caps.push("COMPRESS DEFLATE");
-    }
-    for cap in caps {
-        response::line(out, cap.as_bytes());
-    }
-    response::end(out);
+    block::end(out);
+    Ok(Flow::Continue)
 }
 
-/// AUTHINFO USER / PASS (RFC 4643 §2.3).
-pub(super) fn authinfo(
-    ctx: &Context,
-    state: &mut State,
-    user: Option<String>,
-    password: Option<String>,
-    out: &mut Vec<u8>,
-) {
+pub(super) fn help(ctx: &Context, state: &State, out: &mut Vec<u8>) -> Answer {
+    Status::HelpFollows.write(out);
+    for line in table::help(&ctx.offer(state)) {
+        block::line(out, line.as_bytes());
+    }
+    block::end(out);
+    Ok(Flow::Continue)
+}
+
+pub(super) fn date(out: &mut Vec<u8>) -> Answer {
+    Status::Date(crate::clock::now()).write(out);
+    Ok(Flow::Continue)
+}
+
+pub(super) fn mode_reader(out: &mut Vec<u8>) -> Answer {
+    Status::ReaderMode { posting: false }.write(out);
+    Ok(Flow::Continue)
+}
+
+pub(super) fn quit(out: &mut Vec<u8>) -> Answer {
+    Status::Bye.write(out);
+    Ok(Flow::Quit)
+}
+
+/// POST: this archive takes mail; the answer names the current group's list address.
+pub(super) fn post(ctx: &Context, state: &State) -> Answer {
+    let list = state.group.as_ref().and_then(|(name, _)| {
+        ctx.groups.get(name).and_then(|g| g.address.clone()).map(|address| (address, name.clone()))
+    });
+    Err(Status::PostingNotPermitted { list }.into())
+}
+
+/// IHAVE: news peers are not fed here.
+pub(super) fn ihave() -> Answer {
+    Err(Status::NotWanted.into())
+}
+
+/// The checks AUTHINFO USER and PASS share (RFC 4643 §2.3).
+fn may_authenticate(ctx: &Context, state: &State) -> Result<(), Status> {
     if state.user.is_some() {
-        response::status(out, 502, "Already authenticated");
-        return;
+        return Err(Status::AlreadyAuthenticated);
     }
     if !state.tls && !ctx.allow_plaintext_auth {
-        response::status(out, 483, "Encryption required: use STARTTLS or NNTPS first");
-        return;
+        return Err(Status::EncryptionRequired);
     }
-    if let Some(name) = user {
-        state.pending_user = Some(name);
-        response::status(out, 381, "Password required");
-        return;
-    }
-    let Some(name) = state.pending_user.take() else {
-        response::status(out, 482, "Authentication commands issued out of sequence");
-        return;
-    };
-    let password = password.unwrap_or_default();
+    Ok(())
+}
+
+/// AUTHINFO USER.
+pub(super) fn auth_user(ctx: &Context, state: &mut State, name: String, out: &mut Vec<u8>) -> Answer {
+    may_authenticate(ctx, state)?;
+    state.pending_user = Some(name);
+    Status::PasswordRequired.write(out);
+    Ok(Flow::Continue)
+}
+
+/// AUTHINFO PASS.
+pub(super) fn auth_pass(ctx: &Context, state: &mut State, password: &str, out: &mut Vec<u8>) -> Answer {
+    may_authenticate(ctx, state)?;
+    let name = state.pending_user.take().ok_or(Status::AuthOutOfSequence)?;
     let ok = ctx.users.get(&name).is_some_and(|hash| {
         use argon2::PasswordVerifier;
         argon2::PasswordHash::new(hash)
             .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
     });
-    if ok {
-        tracing::info!(user = name, "authenticated");
-        state.user = Some(name);
-        response::status(out, 281, "Authentication accepted");
-    } else {
+    if !ok {
         tracing::info!(user = name, "authentication failed");
-        response::status(out, 481, "Authentication failed");
+        return Err(Status::AuthFailed.into());
     }
+    tracing::info!(user = name, "authenticated");
+    state.user = Some(name);
+    Status::AuthAccepted.write(out);
+    Ok(Flow::Continue)
 }
 
-pub(super) fn help(out: &mut Vec<u8>) {
-    response::status(out, 100, "Help text follows");
-    for c in COMMANDS {
-        let text = format!("  {} {}", c.name, c.usage);
-        response::line(out, text.trim_end().as_bytes());
+/// STARTTLS (RFC 4642).
+pub(super) fn starttls(ctx: &Context, state: &State, out: &mut Vec<u8>) -> Answer {
+    // §2.2.1: 502 once TLS is active or the client authenticated.
+    if state.tls || state.user.is_some() || state.compressed {
+        return Err(Status::StartTlsNotAllowed.into());
     }
-    response::end(out);
+    if !ctx.tls_available {
+        return Err(Status::TlsUnavailable.into());
+    }
+    Status::ContinueWithTls.write(out);
+    Ok(Flow::StartTls)
 }
 
-pub(super) fn post(ctx: &Context, state: &State, out: &mut Vec<u8>) {
-    let address = state.group.as_ref().and_then(|(name, _)| ctx.groups.get(name)).and_then(|g| g.address.as_deref());
-    match (address, &state.group) {
-        (Some(addr), Some((name, _))) => {
-            response::status(out, 440, format_args!("Posting not permitted; mail {addr} to post to {name}"))
-        }
-        _ => response::status(out, 440, "Posting not permitted; this archive is read-only, post to the lists by mail"),
+/// COMPRESS (RFC 8054).
+pub(super) fn compress(state: &State, algorithm: &str, out: &mut Vec<u8>) -> Answer {
+    if state.compressed {
+        return Err(Status::CompressionAlreadyActive.into());
     }
+    if algorithm != "DEFLATE" {
+        return Err(Status::CompressionUnsupported.into());
+    }
+    Status::CompressionActive.write(out);
+    Ok(Flow::Compress)
 }

@@ -1,22 +1,33 @@
-//! What each NNTP command does (RFC 3977 reader commands, the RFC 2980 legacy forms,
-//! RFC 4642/4643/8054 and XTHREAD). This file parses and dispatches ([`execute`]); each
-//! command's behaviour lives in one submodule: `info` (CAPABILITIES, HELP, POST, AUTHINFO),
-//! `articles` (GROUP, LISTGROUP, NEXT, LAST, ARTICLE/HEAD/BODY/STAT), `over` (OVER, the HDR
-//! family, XTHREAD) and `lists` (LIST, XGTITLE, XPATH, NEWGROUPS).
+//! What each NNTP command does: one handler per row of the command table
+//! ([`crate::protocol::table`]), found through [`dispatch`]. The handlers live by family:
+//! `info` (CAPABILITIES, HELP, DATE, MODE READER, QUIT, POST, IHAVE, AUTHINFO, STARTTLS,
+//! COMPRESS), `articles` (GROUP, LISTGROUP, NEXT, LAST, ARTICLE/HEAD/BODY/STAT), `over` (OVER,
+//! the HDR family, XTHREAD and the chunked listings) and `lists` (LIST, XGTITLE, XPATH,
+//! NEWGROUPS, NEWNEWS).
 //!
-//! Everything here is synchronous and may block on sled; the session runs it on tokio's
-//! blocking pool. Long listings return a [`Cursor`] and are sent in chunks.
+//! A handler writes its answer into the session's buffer (status line from a typed
+//! [`Status`], then any block), or returns a [`Refusal`]: a status, or a store failure that
+//! becomes `403` (RFC 3977 §3.2.1) while the session goes on. Everything here is synchronous
+//! and may block on sled; the session runs it on its own thread or on tokio's blocking pool,
+//! as the row's [`Kind`](crate::protocol::table::Kind) says. Long listings return a [`Cursor`]
+//! and are sent in chunks.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::config::{Config, GroupConfig};
-use crate::protocol::command::{
-    ArticleRange, ArticleRef, COMMANDS, Command, ListKind, ParseError, RangeSpec, Retrieve,
-};
-use crate::protocol::{Wildmat, response};
-use crate::store::overview::{self, push_field};
-use crate::store::{Article, GroupMeta, OverviewEntry, Store, StoreError};
+use crate::protocol::command::{ArticleRef, Command, ListKind, ParseError, Parsed};
+use crate::protocol::response::HeaderVerb;
+use crate::protocol::table::{Needs, Offer};
+use crate::protocol::{Status, Wildmat};
+use crate::store::{ArticleMeta, GroupMeta, Store, StoreError};
+
+mod articles;
+mod info;
+mod lists;
+mod over;
+
+pub use over::resume;
 
 /// Stop adding to a response buffer past this size; the rest follows in the next chunk.
 pub const CHUNK: usize = 256 << 10;
@@ -47,6 +58,41 @@ enum Access {
     AuthRequired,
 }
 
+/// An article named by a command: by message-id, by number in the current group, or the
+/// current article.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Target<'a> {
+    Id(&'a str),
+    Number(u64),
+    Current,
+}
+
+impl<'a> Target<'a> {
+    fn of(spec: &'a Option<ArticleRef>) -> Target<'a> {
+        match spec {
+            Some(ArticleRef::MessageId(id)) => Target::Id(id),
+            Some(ArticleRef::Number(n)) => Target::Number(*n),
+            None => Target::Current,
+        }
+    }
+}
+
+/// A message-id looked up for a session.
+enum Lookup {
+    Missing,
+    /// In groups this session may not read.
+    Hidden,
+    Visible(u64, ArticleMeta),
+}
+
+/// An article a [`Target`] resolved to, visible to this session.
+pub(super) struct Found {
+    /// The number to report: its number in the current group (0 when fetched by message-id
+    /// from outside it, RFC 3977 §6.2.1.2).
+    number: u64,
+    meta: ArticleMeta,
+}
+
 impl Context {
     pub fn new(store: Store, config: &Config) -> Arc<Context> {
         let groups = config.groups.iter().map(|g| (g.name.clone(), g.clone())).collect();
@@ -66,8 +112,23 @@ impl Context {
         })
     }
 
+    /// What this server, as configured, and `state`'s session offer (HELP, CAPABILITIES).
+    fn offer(&self, state: &State) -> Offer {
+        Offer {
+            motd: self.motd.is_some(),
+            subscriptions: self.groups.values().any(|g| g.subscribe),
+            tls_configured: self.tls_available,
+            users: !self.users.is_empty(),
+            allow_plaintext_auth: self.allow_plaintext_auth,
+            posting: false,
+            session_tls: state.tls,
+            authenticated: state.user.is_some(),
+            compressed: state.compressed,
+        }
+    }
+
     /// The name of group `gid`.
-    pub fn group_name(&self, gid: u32) -> Result<Option<String>> {
+    pub fn group_name(&self, gid: u32) -> Result<Option<String>, StoreError> {
         match self.names.get(&gid) {
             Some(name) => Ok(Some(name.clone())),
             None => self.store.group_name(gid),
@@ -82,7 +143,7 @@ impl Context {
         }
     }
 
-    fn access(&self, state: &State, name: &str) -> Result<Access> {
+    fn access(&self, state: &State, name: &str) -> Result<Access, StoreError> {
         if !self.groups.contains_key(name) {
             return Ok(Access::NoSuch);
         }
@@ -93,21 +154,41 @@ impl Context {
         Ok(self.store.group(name)?.map_or(Access::NoSuch, Access::Open))
     }
 
+    /// Makes `name` the current group, pointing at its first article.
+    fn select(&self, state: &mut State, name: &str) -> Result<GroupMeta, Refusal> {
+        match self.access(state, name)? {
+            Access::Open(meta) => {
+                state.group = Some((name.to_string(), meta.id));
+                state.article = (meta.count > 0).then_some(meta.low);
+                Ok(meta)
+            }
+            Access::AuthRequired => Err(Status::AuthRequired.into()),
+            Access::NoSuch => Err(Status::NoSuchGroup(name.to_string()).into()),
+        }
+    }
+
     /// A group this session may read, with its counters.
-    fn group(&self, state: &State, name: &str) -> Result<Option<GroupMeta>> {
+    fn group(&self, state: &State, name: &str) -> Result<Option<GroupMeta>, StoreError> {
         match self.access(state, name)? {
             Access::Open(meta) => Ok(Some(meta)),
             _ => Ok(None),
         }
     }
 
+    /// The current group's counters; `412` when none is selected or it can no longer be read.
+    fn current_group(&self, state: &State) -> Result<(u32, GroupMeta), Refusal> {
+        let (name, gid) = state.group.as_ref().ok_or(Status::NoGroupSelected)?;
+        let meta = self.group(state, name)?.ok_or(Status::NoGroupSelected)?;
+        Ok((*gid, meta))
+    }
+
     /// The groups this session may read, with their counters, sorted by name.
-    fn groups(&self, state: &State) -> Result<Vec<(String, GroupMeta)>> {
+    fn groups(&self, state: &State) -> Result<Vec<(String, GroupMeta)>, StoreError> {
         Ok(self.store.groups()?.into_iter().filter(|(name, _)| self.can_read(state, name)).collect())
     }
 
     /// An article is visible if one of its groups is.
-    fn visible(&self, state: &State, memberships: &[(u32, u64)]) -> Result<bool> {
+    fn visible(&self, state: &State, memberships: &[(u32, u64)]) -> Result<bool, StoreError> {
         if !self.private {
             return Ok(true);
         }
@@ -119,6 +200,52 @@ impl Context {
             }
         }
         Ok(false)
+    }
+
+    /// The live article holding `id`, as this session may see it.
+    fn by_id(&self, state: &State, id: &str) -> Result<Lookup, StoreError> {
+        let Some(entry) = self.store.message_id(id)?.filter(|e| e.aid != 0) else { return Ok(Lookup::Missing) };
+        let Some(meta) = self.store.article_meta(entry.aid)? else { return Ok(Lookup::Missing) };
+        Ok(if self.visible(state, &meta.memberships)? { Lookup::Visible(entry.aid, meta) } else { Lookup::Hidden })
+    }
+
+    /// Finds the article a command names, as this session may see it. By message-id: `430`
+    /// when there is none (or it is in groups this session cannot read); by number: `423`;
+    /// the current article: `420`. Store failures propagate.
+    fn resolve(&self, state: &State, target: Target<'_>) -> Result<Found, Refusal> {
+        match target {
+            Target::Id(id) => {
+                let Lookup::Visible(_, meta) = self.by_id(state, id)? else {
+                    return Err(Status::NoArticleWithId.into());
+                };
+                let number = state.group.as_ref().and_then(|(_, gid)| meta.number_in(*gid)).unwrap_or(0);
+                Ok(Found { number, meta })
+            }
+            Target::Number(number) => {
+                let gid = state.group_id()?;
+                let aid = self.store.overview(gid, number)?.ok_or(Status::NoArticleWithNumber)?.article_id();
+                let meta = self.store.article_meta(aid)?.ok_or(Status::NoArticleWithNumber)?;
+                Ok(Found { number, meta })
+            }
+            Target::Current => {
+                let gid = state.group_id()?;
+                let number = state.current_article()?;
+                let aid = self.store.overview(gid, number)?.ok_or(Status::NoCurrentArticle)?.article_id();
+                let meta = self.store.article_meta(aid)?.ok_or(Status::NoCurrentArticle)?;
+                Ok(Found { number, meta })
+            }
+        }
+    }
+
+    /// Names and numbers of the groups in `memberships` this session may see.
+    fn group_names(&self, state: &State, memberships: &[(u32, u64)]) -> Result<Vec<(String, u64)>, StoreError> {
+        let mut names = Vec::with_capacity(memberships.len());
+        for (gid, num) in memberships {
+            if let Some(name) = self.group_name(*gid)?.filter(|n| self.can_read(state, n)) {
+                names.push((name, *num));
+            }
+        }
+        Ok(names)
     }
 
     /// A stored `group:number …` list without the groups this session may not see.
@@ -158,6 +285,16 @@ impl State {
     /// A session's state right after the greeting (RFC 4642 §2.2.2 returns to it after TLS).
     pub fn fresh(tls: bool) -> State {
         State { tls, ..State::default() }
+    }
+
+    /// The current group's id; `412` without one.
+    fn group_id(&self) -> Result<u32, Status> {
+        self.group.as_ref().map(|(_, gid)| *gid).ok_or(Status::NoGroupSelected)
+    }
+
+    /// The current article number; `420` without one.
+    fn current_article(&self) -> Result<u64, Status> {
+        self.article.ok_or(Status::NoCurrentArticle)
     }
 }
 
@@ -212,143 +349,111 @@ impl HdrField {
     }
 }
 
-/// Runs one command line. Store failures become `403` (RFC 3977 §3.2.1) and the session goes on.
-/// Whether a command line answers from a handful of keys (one article, one group record), so
-/// the session may run it on its own async thread: handing it to the blocking pool costs two
-/// thread wake-ups, which on a virtual machine are most of a small request's latency. Listings,
-/// searches and password checks (argon2) go to the blocking pool. Unparsable lines are quick
-/// too: they only produce an error status.
-pub fn is_quick(line: &[u8]) -> bool {
-    match crate::protocol::command::parse(line) {
-        Ok(command) => matches!(
-            command,
-            Command::Article(..)
-                | Command::Group(_)
-                | Command::Next
-                | Command::Last
-                | Command::Date
-                | Command::ModeReader
-                | Command::Capabilities
-                | Command::Help
-                | Command::Quit
-                | Command::Post
-                | Command::Ihave
-                | Command::AuthUser(_)
-                | Command::StartTls
-                | Command::Compress(_)
-        ),
-        Err(_) => true,
+/// Why a handler did not answer normally.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Answer with this status instead (anything written so far is dropped).
+    Status(Status),
+    /// The store failed: logged, answered `403`.
+    Store(StoreError),
+}
+
+impl From<Status> for Refusal {
+    fn from(status: Status) -> Refusal {
+        Refusal::Status(status)
     }
 }
 
-pub fn execute(ctx: &Context, state: &mut State, line: &[u8], out: &mut Vec<u8>) -> Flow {
-    let command = match crate::protocol::command::parse(line) {
-        Ok(c) => c,
-        Err(ParseError::Unknown) => {
-            response::status(out, 500, "Unknown command");
-            return Flow::Continue;
-        }
-        Err(ParseError::Syntax(why)) => {
-            response::status(out, 501, format_args!("Syntax error: {why}"));
-            return Flow::Continue;
-        }
+impl From<StoreError> for Refusal {
+    fn from(e: StoreError) -> Refusal {
+        Refusal::Store(e)
+    }
+}
+
+/// What a handler returns.
+type Answer = Result<Flow, Refusal>;
+
+/// Runs one command line: parses it through the table and runs it ([`execute`]).
+pub fn execute_line(ctx: &Context, state: &mut State, line: &[u8], out: &mut Vec<u8>) -> Flow {
+    execute(ctx, state, crate::protocol::command::parse(line), out)
+}
+
+/// Runs one parsed command line, writing its whole answer (or the first chunk of a long one)
+/// into `out`.
+pub fn execute(ctx: &Context, state: &mut State, parsed: Result<Parsed, ParseError>, out: &mut Vec<u8>) -> Flow {
+    let parsed = match parsed {
+        Ok(p) => p,
+        Err(ParseError::Unknown) => return refuse(out, Status::UnknownCommand),
+        Err(ParseError::Syntax(why)) => return refuse(out, Status::Syntax(why)),
     };
+    if parsed.row.needs == Needs::Group && state.group.is_none() && parsed.command.uses_current_group() {
+        return refuse(out, Status::NoGroupSelected);
+    }
     let mark = out.len();
-    match run(ctx, state, command, out) {
+    match dispatch(ctx, state, parsed.command, out) {
         Ok(flow) => flow,
-        Err(e) => {
-            tracing::error!(error = %e, "store failure");
+        Err(refusal) => {
             out.truncate(mark);
-            response::status(out, 403, "Internal fault; try again later");
-            Flow::Continue
-        }
-    }
-}
-
-type Result<T> = std::result::Result<T, StoreError>;
-
-fn run(ctx: &Context, state: &mut State, command: Command, out: &mut Vec<u8>) -> Result<Flow> {
-    match command {
-        Command::Capabilities => capabilities(ctx, state, out),
-        Command::ModeReader => response::status(out, 201, "Reader mode, posting prohibited"),
-        Command::Quit => {
-            response::status(out, 205, "Bye");
-            return Ok(Flow::Quit);
-        }
-        Command::Help => help(out),
-        Command::Date => response::status(out, 111, response::date_value(crate::import::now())),
-        Command::Group(name) => group(ctx, state, &name, out)?,
-        Command::ListGroup { group, range } => return listgroup(ctx, state, group.as_deref(), range, out),
-        Command::Next => next_last(ctx, state, false, out)?,
-        Command::Last => next_last(ctx, state, true, out)?,
-        Command::Article(kind, spec) => article(ctx, state, kind, spec, out)?,
-        Command::Over { spec, legacy } => return over(ctx, state, spec, legacy, out),
-        Command::Hdr { field, spec, legacy } => {
-            let kind = if legacy { HdrKind::Xhdr } else { HdrKind::Hdr };
-            return hdr(ctx, state, &field, spec, kind, out);
-        }
-        Command::Xpat { field, spec, pattern } => {
-            return hdr(ctx, state, &field, Some(spec), HdrKind::Xpat(Wildmat::simple(&pattern)), out);
-        }
-        Command::Xrover(spec) => return hdr(ctx, state, "References", spec, HdrKind::Xrover, out),
-        Command::XgTitle(pattern) => {
-            // RFC 2980 §2.4: without an argument, the current group.
-            let pattern = match (pattern, &state.group) {
-                (Some(p), _) => p,
-                (None, Some((name, _))) => name.clone(),
-                (None, None) => {
-                    response::status(out, 412, "No newsgroup selected");
-                    return Ok(Flow::Continue);
+            match refusal {
+                Refusal::Status(status) => refuse(out, status),
+                Refusal::Store(e) => {
+                    tracing::error!(error = %e, "store failure");
+                    refuse(out, Status::Fault)
                 }
-            };
-            response::status(out, 282, "Descriptions follow");
-            newsgroups(ctx, state, Some(&pattern), out)?;
-        }
-        Command::Xpath(id) => xpath(ctx, state, &id, out)?,
-        Command::Xthread(spec) => xthread(ctx, state, spec, out)?,
-        Command::AuthUser(name) => authinfo(ctx, state, Some(name), None, out),
-        Command::AuthPass(password) => authinfo(ctx, state, None, Some(password), out),
-        Command::StartTls => {
-            // RFC 4642 §2.2.1: 502 once TLS is active or the client authenticated.
-            if state.tls || state.user.is_some() || state.compressed {
-                response::status(out, 502, "STARTTLS not allowed now");
-            } else if !ctx.tls_available {
-                response::status(out, 580, "Can not initiate TLS negotiation: no certificate configured");
-            } else {
-                response::status(out, 382, "Continue with TLS negotiation");
-                return Ok(Flow::StartTls);
             }
         }
-        Command::Compress(algorithm) => {
-            if state.compressed {
-                response::status(out, 502, "Compression already active");
-            } else if algorithm != "DEFLATE" {
-                response::status(out, 503, "Compression algorithm not supported");
-            } else {
-                response::status(out, 206, "Compression active");
-                return Ok(Flow::Compress);
-            }
-        }
-        Command::List(kind) => list(ctx, state, kind, out)?,
-        Command::NewGroups(date) => newgroups(ctx, state, date.timestamp(current_year()), out)?,
-        Command::NewNews { wildmat, date } => {
-            let since = date.timestamp(current_year()).unwrap_or(0);
-            response::status(out, 230, "List of new articles follows");
-            return Ok(Flow::More(Cursor::NewNews { wildmat: Wildmat::parse(&wildmat), since, from_aid: 0 }));
-        }
-        Command::Post => post(ctx, state, out),
-        Command::Ihave => response::status(out, 435, "Article not wanted; this archive takes mail, not news"),
     }
-    Ok(Flow::Continue)
 }
 
-mod articles;
-mod info;
-mod lists;
-mod over;
+fn refuse(out: &mut Vec<u8>, status: Status) -> Flow {
+    status.write(out);
+    Flow::Continue
+}
 
-use articles::*;
-use info::*;
-use lists::*;
-use over::*;
-pub use over::{HdrKind, resume};
+/// Each command to its handler.
+fn dispatch(ctx: &Context, state: &mut State, command: Command, out: &mut Vec<u8>) -> Answer {
+    match command {
+        Command::Article(part, spec) => articles::article(ctx, state, part, Target::of(&spec), out),
+        Command::AuthUser(name) => info::auth_user(ctx, state, name, out),
+        Command::AuthPass(password) => info::auth_pass(ctx, state, &password, out),
+        Command::Capabilities => info::capabilities(ctx, state, out),
+        Command::Compress(algorithm) => info::compress(state, &algorithm, out),
+        Command::Date => info::date(out),
+        Command::Group(name) => articles::group(ctx, state, &name, out),
+        Command::Hdr { field, spec, legacy } => {
+            let verb = if legacy { HeaderVerb::Xhdr } else { HeaderVerb::Hdr };
+            over::hdr(ctx, state, &field, spec, verb, None, out)
+        }
+        Command::Help => info::help(ctx, state, out),
+        Command::Ihave => info::ihave(),
+        Command::Last => articles::next_last(ctx, state, true, out),
+        Command::List(kind) => match kind {
+            ListKind::Active(pattern) => lists::active(ctx, state, pattern.as_deref(), out),
+            ListKind::ActiveTimes(pattern) => lists::active_times(ctx, state, pattern.as_deref(), out),
+            ListKind::Counts(pattern) => lists::counts(ctx, state, pattern.as_deref(), out),
+            ListKind::DistribPats | ListKind::Distributions => lists::distributions(),
+            ListKind::Headers(_) => lists::headers(out),
+            ListKind::Motd => lists::motd(ctx, out),
+            ListKind::Newsgroups(pattern) => lists::newsgroups(ctx, state, pattern.as_deref(), out),
+            ListKind::OverviewFmt => lists::overview_fmt(state, out),
+            ListKind::Subscriptions => lists::subscriptions(ctx, state, out),
+        },
+        Command::ListGroup { group, range } => articles::listgroup(ctx, state, group.as_deref(), range, out),
+        Command::ModeReader => info::mode_reader(out),
+        Command::NewGroups(date) => lists::newgroups(ctx, state, date, out),
+        Command::NewNews { wildmat, date } => lists::newnews(&wildmat, date, out),
+        Command::Next => articles::next_last(ctx, state, false, out),
+        Command::Over { spec, legacy } => over::over(ctx, state, spec, legacy, out),
+        Command::Post => info::post(ctx, state),
+        Command::Quit => info::quit(out),
+        Command::StartTls => info::starttls(ctx, state, out),
+        Command::XgTitle(pattern) => lists::xgtitle(ctx, state, pattern, out),
+        Command::Xpat { field, spec, pattern } => {
+            over::hdr(ctx, state, &field, Some(spec), HeaderVerb::Xpat, Some(Wildmat::simple(&pattern)), out)
+        }
+        Command::Xpath(id) => lists::xpath(ctx, state, &id, out),
+        Command::Xrover(spec) => over::hdr(ctx, state, "References", spec, HeaderVerb::Xrover, None, out),
+        Command::Xthread(spec) => over::xthread(ctx, state, Target::of(&spec), out),
+    }
+}
+

@@ -1,198 +1,135 @@
-//! OVER/XOVER, the HDR family (HDR, XHDR, XPAT, XROVER), XTHREAD, and the chunked
-//! listings they return.
+//! OVER/XOVER, the HDR family (HDR, XHDR, XPAT, XROVER), XTHREAD, and the chunked listings
+//! they return.
 
+use std::collections::HashMap;
 use std::io::Write;
 
-use super::*;
+use super::articles::clamp;
+use super::{Answer, CHUNK, Context, Cursor, Flow, HdrField, Lookup, State, Target};
+use crate::protocol::command::{ArticleRange, RangeSpec};
+use crate::protocol::response::HeaderVerb;
+use crate::protocol::{Status, Wildmat, article, block};
+use crate::store::{ArticleMeta, OverviewEntry, StoreError};
 
-/// An inclusive range of article numbers that holds at least one article.
-pub(super) type Span = (u64, u64);
-
-/// Resolves the range of OVER/HDR: a range in the current group, or the current article.
-/// Writes the error response and returns `None` when there is nothing to answer.
-pub(super) fn resolve_range(
-    ctx: &Context,
-    state: &State,
-    range: Option<ArticleRange>,
-    out: &mut Vec<u8>,
-) -> Result<Option<(u32, Option<Span>)>> {
-    let Some((name, gid)) = state.group.clone() else {
-        response::status(out, 412, "No newsgroup selected");
-        return Ok(None);
-    };
-    match range {
-        Some(r) => {
-            let Some(meta) = ctx.group(state, &name)? else {
-                response::status(out, 412, "No newsgroup selected");
-                return Ok(None);
-            };
-            // Only ranges that hold at least one article count as non-empty.
-            let clamped =
-                clamp(Some(r), &meta).filter(|(low, high)| ctx.store.overview_range(gid, *low, *high).next().is_some());
-            Ok(Some((gid, clamped)))
-        }
-        None => match state.article {
-            Some(num) => Ok(Some((gid, Some((num, num))))),
-            None => {
-                response::status(out, 420, "Current article number is invalid");
-                Ok(None)
-            }
-        },
-    }
-}
-
-/// The answer when a listing finds nothing. The legacy X-commands send an empty list, as
-/// INN does (Outlook Express relies on it for XOVER); OVER and HDR send 420 when there is no
-/// current article and 423 for an empty range (RFC 3977 §8.3.2, §8.5.2).
-fn nothing_in_range(out: &mut Vec<u8>, legacy: bool, code: u16, text: &str, no_range: bool) -> Flow {
-    if legacy {
-        response::status(out, code, text);
-        response::end(out);
-    } else if no_range {
-        response::status(out, 420, "Current article number is invalid");
-    } else {
-        response::status(out, 423, "No articles in that range");
-    }
-    Flow::Continue
-}
-
-/// Starts the range form of OVER or an HDR-family command: the status line and a cursor
-/// over the articles, or the answer for an empty range (see [`nothing_in_range`]).
-#[allow(clippy::too_many_arguments)] // the command's shape: range, legacy, code and text
+/// Starts the range form of OVER or an HDR-family command: the status line and a cursor over
+/// the articles of the current group in `range` (the current article without one). A range
+/// that holds nothing gets an empty list from the legacy X-commands, as INN does (Outlook
+/// Express relies on it for XOVER); OVER and HDR answer 423 (RFC 3977 §8.3.2, §8.5.2), and
+/// 420 when there is no current article.
 fn start_listing(
     ctx: &Context,
     state: &State,
     range: Option<ArticleRange>,
     legacy: bool,
-    code: u16,
-    text: &str,
+    status: Status,
     out: &mut Vec<u8>,
     cursor: impl FnOnce(u32, u64, u64) -> Cursor,
-) -> Result<Flow> {
-    let Some((gid, span)) = resolve_range(ctx, state, range, out)? else { return Ok(Flow::Continue) };
-    match span {
-        Some((next, end)) => {
-            response::status(out, code, text);
-            Ok(Flow::More(cursor(gid, next, end)))
+) -> Answer {
+    let (gid, next, end) = match range {
+        Some(r) => {
+            let (gid, meta) = ctx.current_group(state)?;
+            // Only ranges that hold at least one article count as non-empty.
+            let span =
+                clamp(Some(r), &meta).filter(|(low, high)| ctx.store.overview_range(gid, *low, *high).next().is_some());
+            match span {
+                Some((low, high)) => (gid, low, high),
+                None if legacy => {
+                    status.write(out);
+                    block::end(out);
+                    return Ok(Flow::Continue);
+                }
+                None => return Err(Status::NoArticlesInRange.into()),
+            }
         }
-        None => Ok(nothing_in_range(out, legacy, code, text, range.is_none())),
+        None => {
+            let gid = state.group_id()?;
+            let num = state.current_article()?;
+            (gid, num, num)
+        }
+    };
+    status.write(out);
+    Ok(Flow::More(cursor(gid, next, end)))
+}
+
+/// The article a message-id names, for the message-id forms of OVER and the HDR family.
+fn by_id(ctx: &Context, state: &State, id: &str) -> Result<(u64, ArticleMeta), super::Refusal> {
+    match ctx.by_id(state, id)? {
+        Lookup::Visible(aid, meta) => Ok((aid, meta)),
+        _ => Err(Status::NoArticleWithId.into()),
     }
 }
 
-pub(super) fn over(
-    ctx: &Context,
-    state: &mut State,
-    spec: Option<RangeSpec>,
-    legacy: bool,
-    out: &mut Vec<u8>,
-) -> Result<Flow> {
+/// The overview entry of an article (through its first group).
+fn entry_of(ctx: &Context, meta: &ArticleMeta) -> Result<Option<OverviewEntry>, StoreError> {
+    match meta.memberships.first() {
+        Some(&(gid, num)) => ctx.store.overview(gid, num),
+        None => Ok(None),
+    }
+}
+
+pub(super) fn over(ctx: &Context, state: &State, spec: Option<RangeSpec>, legacy: bool, out: &mut Vec<u8>) -> Answer {
     let range = match spec {
         Some(RangeSpec::MessageId(id)) => {
-            let Some(entry) = ctx.store.message_id(&id)?.filter(|e| e.aid != 0) else {
-                response::status(out, 430, "No article with that message-id");
-                return Ok(Flow::Continue);
-            };
-            let Some(article) =
-                ctx.store.article_meta(entry.aid)?.filter(|a| ctx.visible(state, &a.memberships).unwrap_or(false))
-            else {
-                response::status(out, 430, "No article with that message-id");
-                return Ok(Flow::Continue);
-            };
-            let Some(&(gid, num)) = article.memberships.first() else {
-                response::status(out, 430, "No article with that message-id");
-                return Ok(Flow::Continue);
-            };
-            let Some(e) = ctx.store.overview(gid, num)? else {
-                response::status(out, 430, "No article with that message-id");
-                return Ok(Flow::Continue);
-            };
-            let shown = state.group.as_ref().and_then(|(_, g)| article.number_in(*g)).unwrap_or(0);
-            response::status(out, 224, "Overview information follows");
-            overview::write_line(out, shown, e.fields(), &ctx.hostname, &ctx.xref(state, e.xref()));
-            response::end(out);
+            let (_, meta) = by_id(ctx, state, &id)?;
+            let entry = entry_of(ctx, &meta)?.ok_or(Status::NoArticleWithId)?;
+            let shown = state.group.as_ref().and_then(|(_, g)| meta.number_in(*g)).unwrap_or(0);
+            Status::OverviewFollows.write(out);
+            article::write_overview_line(out, shown, entry.fields(), &ctx.hostname, &ctx.xref(state, entry.xref()));
+            block::end(out);
             return Ok(Flow::Continue);
         }
         Some(RangeSpec::Range(r)) => Some(r),
         None => None,
     };
-    let (code, text) = (224, "Overview information follows");
-    start_listing(ctx, state, range, legacy, code, text, out, |gid, next, end| Cursor::Over { gid, next, end })
+    start_listing(ctx, state, range, legacy, Status::OverviewFollows, out, |gid, next, end| Cursor::Over {
+        gid,
+        next,
+        end,
+    })
 }
 
-/// The HDR family: one header of each article.
-#[derive(Clone)]
-pub enum HdrKind {
-    /// HDR (RFC 3977 §8.5): 225; `0 value` for a message-id.
-    Hdr,
-    /// XHDR (RFC 2980 §2.6): 221; `<id> value` for a message-id.
-    Xhdr,
-    /// XPAT (RFC 2980 §2.9): XHDR limited to values matching the pattern.
-    Xpat(Wildmat),
-    /// XROVER (RFC 2980 §2.11): References, answered 224.
-    Xrover,
-}
-
-impl HdrKind {
-    fn code(&self) -> u16 {
-        match self {
-            HdrKind::Hdr => 225,
-            HdrKind::Xhdr | HdrKind::Xpat(_) => 221,
-            HdrKind::Xrover => 224,
-        }
-    }
-    fn filter(&self) -> Option<Wildmat> {
-        match self {
-            HdrKind::Xpat(w) => Some(w.clone()),
-            _ => None,
-        }
-    }
-}
-
+/// The HDR family: one header of each article; XPAT keeps the values `filter` matches.
 pub(super) fn hdr(
     ctx: &Context,
-    state: &mut State,
+    state: &State,
     name: &str,
     spec: Option<RangeSpec>,
-    kind: HdrKind,
+    verb: HeaderVerb,
+    filter: Option<Wildmat>,
     out: &mut Vec<u8>,
-) -> Result<Flow> {
+) -> Answer {
     let field = HdrField::parse(name);
-    let code = kind.code();
     let range = match spec {
         Some(RangeSpec::MessageId(id)) => {
-            let visible = match ctx.store.message_id(&id)?.filter(|e| e.aid != 0) {
-                Some(e) => ctx
-                    .store
-                    .article_meta(e.aid)?
-                    .filter(|m| ctx.visible(state, &m.memberships).unwrap_or(false))
-                    .map(|_| e),
-                None => None,
-            };
-            let Some(entry) = visible else {
-                response::status(out, 430, "No article with that message-id");
-                return Ok(Flow::Continue);
-            };
-            response::status(out, code, "Headers follow");
+            let (aid, meta) = by_id(ctx, state, &id)?;
             let mut value = Vec::new();
-            field_value(ctx, state, entry.aid, None, &field, &mut value)?;
-            if kind.filter().is_none_or(|w| w.matches_bytes(&value)) {
+            match &field {
+                HdrField::Overview(_) | HdrField::Xref => {
+                    if let Some(entry) = entry_of(ctx, &meta)? {
+                        entry_field(ctx, state, &entry, &field, &mut value);
+                    }
+                }
+                _ => field_value(ctx, state, aid, None, &field, &mut value)?,
+            }
+            Status::HeadersFollow(verb).write(out);
+            if filter.is_none_or(|w| w.matches_bytes(&value)) {
                 // HDR shows 0 for a message-id (RFC 3977 §8.5.2); the X commands the id.
-                let mut line = if matches!(kind, HdrKind::Hdr) { b"0".to_vec() } else { id.into_bytes() };
+                let mut line = if verb == HeaderVerb::Hdr { b"0".to_vec() } else { id.into_bytes() };
                 line.push(b' ');
                 line.extend_from_slice(&value);
-                response::line(out, &line);
+                block::line(out, &line);
             }
-            response::end(out);
+            block::end(out);
             return Ok(Flow::Continue);
         }
         Some(RangeSpec::Range(r)) => Some(r),
         None => None,
     };
-    let legacy = !matches!(kind, HdrKind::Hdr);
-    start_listing(ctx, state, range, legacy, code, "Headers follow", out, |gid, next, end| Cursor::Hdr {
+    let legacy = verb != HeaderVerb::Hdr;
+    start_listing(ctx, state, range, legacy, Status::HeadersFollow(verb), out, |gid, next, end| Cursor::Hdr {
         gid,
         field,
-        filter: kind.filter(),
+        filter,
         next,
         end,
     })
@@ -200,177 +137,111 @@ pub(super) fn hdr(
 
 /// One header value of an article as HDR shows it (first occurrence, unfolded). `entry` is
 /// its overview entry when the caller has it at hand.
-pub(super) fn field_value(
+fn field_value(
     ctx: &Context,
     state: &State,
     aid: u64,
     entry: Option<&OverviewEntry>,
     field: &HdrField,
     out: &mut Vec<u8>,
-) -> Result<()> {
+) -> Result<(), StoreError> {
     match field {
         HdrField::Overview(_) | HdrField::Xref => match entry {
             Some(e) => entry_field(ctx, state, e, field, out),
             None => {
                 if let Some(meta) = ctx.store.article_meta(aid)?
-                    && let Some(&(gid, num)) = meta.memberships.first()
-                    && let Some(e) = ctx.store.overview(gid, num)?
+                    && let Some(e) = entry_of(ctx, &meta)?
                 {
                     entry_field(ctx, state, &e, field, out);
                 }
             }
         },
-        HdrField::Path => {
-            let _ = write!(out, "{}!not-for-mail", ctx.hostname);
-        }
+        HdrField::Path => article::write_path_value(out, &ctx.hostname),
         HdrField::Newsgroups => {
             if let Some(meta) = ctx.store.article_meta(aid)? {
-                for (i, (name, _)) in group_names(ctx, state, &meta.memberships)?.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    out.extend_from_slice(name.as_bytes());
-                }
+                let names = ctx.group_names(state, &meta.memberships)?;
+                article::write_newsgroups_value(out, names.iter().map(|(name, _)| name.as_str()));
             }
         }
         HdrField::Other(name) => {
-            if let Some(article) = ctx.store.article(aid)?
-                && let Some(v) = header_value(article.head(), name)
+            if let Some(text) = ctx.store.article(aid)?
+                && let Some(v) = article::header_value(text.head(), name)
             {
-                push_field(out, overview::trim(v));
+                article::push_field(out, article::trim(v));
             }
         }
     }
     Ok(())
 }
 
-pub(super) fn entry_field(ctx: &Context, state: &State, entry: &OverviewEntry, field: &HdrField, out: &mut Vec<u8>) {
+fn entry_field(ctx: &Context, state: &State, entry: &OverviewEntry, field: &HdrField, out: &mut Vec<u8>) {
     match field {
         HdrField::Overview(i) => out.extend_from_slice(entry.field(*i)),
-        HdrField::Xref => {
-            out.extend_from_slice(ctx.hostname.as_bytes());
-            out.push(b' ');
-            out.extend_from_slice(&ctx.xref(state, entry.xref()));
-        }
+        HdrField::Xref => article::write_xref_value(out, &ctx.hostname, &ctx.xref(state, entry.xref())),
         _ => {}
     }
 }
 
-/// The raw (folded) value of the first `name:` header in a stored head.
-pub(super) fn header_value<'a>(head: &'a [u8], name: &str) -> Option<&'a [u8]> {
-    let mut lines = head.split_inclusive(|&b| b == b'\n').peekable();
-    let mut start = 0;
-    while let Some(line) = lines.next() {
-        let here = start;
-        start += line.len();
-        let body = line.strip_prefix(b".").filter(|_| line.starts_with(b"..")).unwrap_or(line);
-        if body.len() > name.len()
-            && body[..name.len()].eq_ignore_ascii_case(name.as_bytes())
-            && body[name.len()] == b':'
-        {
-            let value_start = here + (line.len() - body.len()) + name.len() + 1;
-            let mut end = start;
-            while let Some(next) = lines.peek() {
-                if matches!(next.first(), Some(b' ' | b'\t')) {
-                    end += next.len();
-                    lines.next();
-                } else {
-                    break;
-                }
-            }
-            return Some(&head[value_start..end]);
-        }
-    }
-    None
-}
-
-/// XTHREAD (listnews extension): every article of a thread in thread order, as overview
-/// lines with `Xref:`, `Parent:` and `Depth:` fields; unseen parents as placeholder lines.
-pub(super) fn xthread(ctx: &Context, state: &mut State, spec: Option<ArticleRef>, out: &mut Vec<u8>) -> Result<()> {
-    let id = match spec {
-        Some(ArticleRef::MessageId(id)) => id,
-        spec => {
-            // A number (or none: the current article) names an article of the current group.
-            let Some((_, gid)) = state.group.clone() else {
-                response::status(out, 412, "No newsgroup selected");
-                return Ok(());
+/// XTHREAD (listnews extension): every article of a thread in thread order, as overview lines
+/// with `Xref:`, `Parent:` and `Depth:` fields; unseen parents as placeholder lines.
+pub(super) fn xthread(ctx: &Context, state: &State, target: Target<'_>, out: &mut Vec<u8>) -> Answer {
+    let id = match target {
+        Target::Id(id) => id.to_string(),
+        // A number (or none: the current article) names an article of the current group.
+        Target::Number(_) | Target::Current => {
+            let gid = state.group_id()?;
+            let num = match target {
+                Target::Number(n) => n,
+                _ => state.current_article()?,
             };
-            let num = match spec {
-                Some(ArticleRef::Number(n)) => n,
-                _ => match state.article {
-                    Some(n) => n,
-                    None => {
-                        response::status(out, 420, "Current article number is invalid");
-                        return Ok(());
-                    }
-                },
-            };
-            match ctx.store.overview(gid, num)? {
-                Some(e) => String::from_utf8_lossy(e.field(3)).into_owned(),
-                None => {
-                    response::status(out, 423, "No article with that number");
-                    return Ok(());
-                }
-            }
+            let entry = ctx.store.overview(gid, num)?.ok_or(Status::NoArticleWithNumber)?;
+            String::from_utf8_lossy(entry.field(3)).into_owned()
         }
     };
     // Any id the thread graph knows works, a placeholder's too (a reader following a
     // References link to a missing parent); an article in a group this session cannot see
     // does not.
-    let hidden = match ctx.store.message_id(&id)?.filter(|e| e.aid != 0) {
-        Some(e) => !ctx.store.article_meta(e.aid)?.is_some_and(|m| ctx.visible(state, &m.memberships).unwrap_or(false)),
-        None => false,
+    let thread = match ctx.by_id(state, &id)? {
+        Lookup::Hidden => None,
+        _ => ctx.store.thread(&id)?,
     };
-    let thread = if hidden { None } else { ctx.store.thread(&id)? };
-    let Some(thread) = thread else {
-        response::status(out, 430, "No article with that message-id");
-        return Ok(());
-    };
-    response::status(out, 224, format_args!("Thread of {id} follows ({} messages)", thread.len()));
+    let thread = thread.ok_or(Status::NoArticleWithId)?;
+    Status::ThreadFollows { id, count: thread.len() }.write(out);
     let current = state.group.as_ref().map(|(_, gid)| *gid);
     for entry in thread {
         let meta = if entry.aid != 0 { ctx.store.article_meta(entry.aid)? } else { None };
         // Articles this session may not see show as placeholders.
-        let meta = meta.filter(|m| ctx.visible(state, &m.memberships).unwrap_or(false));
+        let meta = match meta {
+            Some(m) if ctx.visible(state, &m.memberships)? => Some(m),
+            _ => None,
+        };
         let overview = match &meta {
-            Some(m) => match m.memberships.first() {
-                Some(&(gid, num)) => ctx.store.overview(gid, num)?,
-                None => None,
-            },
+            Some(m) => entry_of(ctx, m)?,
             None => None,
         };
+        let parent = entry.parent.as_deref();
         match (&meta, &overview) {
             (Some(m), Some(e)) => {
                 let num = current.and_then(|g| m.number_in(g)).unwrap_or(0);
-                let _ = write!(out, "{num}\t");
-                out.extend_from_slice(e.fields());
-                let _ = write!(out, "\tXref: {} ", ctx.hostname);
-                out.extend_from_slice(&ctx.xref(state, e.xref()));
+                let xref = ctx.xref(state, e.xref());
+                article::write_thread_line(out, num, e.fields(), &ctx.hostname, &xref, parent, entry.depth);
             }
             // A placeholder: referenced by the thread, never seen here.
-            _ => {
-                let _ = write!(out, "0\t\t\t\t{}\t\t0\t0\tXref:", entry.message_id);
-            }
+            _ => article::write_thread_placeholder(out, &entry.message_id, parent, entry.depth),
         }
-        let _ = write!(out, "\tParent: {}\tDepth: {}\r\n", entry.parent.as_deref().unwrap_or(""), entry.depth);
     }
-    response::end(out);
-    Ok(())
+    block::end(out);
+    Ok(Flow::Continue)
 }
 
 /// Continues a chunked listing; returns the cursor for the next chunk, or `None` once the
 /// terminating `.` line has been written.
-pub fn resume(
-    ctx: &Context,
-    state: &State,
-    cursor: Cursor,
-    out: &mut Vec<u8>,
-) -> std::result::Result<Option<Cursor>, StoreError> {
+pub fn resume(ctx: &Context, state: &State, cursor: Cursor, out: &mut Vec<u8>) -> Result<Option<Cursor>, StoreError> {
     match cursor {
         Cursor::Over { gid, next, end } => {
             for item in ctx.store.overview_range(gid, next, end) {
                 let (num, entry) = item?;
-                overview::write_line(out, num, entry.fields(), &ctx.hostname, &ctx.xref(state, entry.xref()));
+                article::write_overview_line(out, num, entry.fields(), &ctx.hostname, &ctx.xref(state, entry.xref()));
                 if out.len() >= CHUNK && num < end {
                     return Ok(Some(Cursor::Over { gid, next: num + 1, end }));
                 }
@@ -419,7 +290,7 @@ pub fn resume(
                     wanted |= name.is_some_and(|n| wildmat.matches(&n));
                 }
                 if wanted {
-                    response::line(out, article.message_id.as_bytes());
+                    block::line(out, article.message_id.as_bytes());
                 }
                 if out.len() >= CHUNK {
                     return Ok(Some(Cursor::NewNews { wildmat, since: time, from_aid: aid + 1 }));
@@ -427,20 +298,6 @@ pub fn resume(
             }
         }
     }
-    response::end(out);
+    block::end(out);
     Ok(None)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_values_are_found_folded_and_case_insensitively() {
-        let head = b"Subject: a\r\n b\r\nX-Thing: one\r\nx-thing: two\r\nTo: z\r\n";
-        assert_eq!(header_value(head, "subject"), Some(&b" a\r\n b\r\n"[..]));
-        assert_eq!(header_value(head, "X-THING"), Some(&b" one\r\n"[..]));
-        assert_eq!(header_value(head, "Cc"), None);
-        assert_eq!(header_value(head, "X-Thin"), None);
-    }
 }

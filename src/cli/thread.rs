@@ -1,69 +1,52 @@
 //! `listnews thread`: a thread drawn as a tree on a terminal, from the XTHREAD answer.
 //!
 //! With the store free, XTHREAD runs in this process through the same command code the
-//! server uses; while a server holds the store, it is asked over NNTP instead.
+//! server uses; while a server holds the store, it is asked over NNTP instead. Either way the
+//! answer is read by the one NNTP client reader (`protocol::client`).
 
-use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
 use mail_parser::MessageParser;
 
-use super::commands::{self, Context, Flow, State};
 use crate::config::Config;
+use crate::protocol::client::{self, Client};
+use crate::server::commands::{Context, Flow, State, execute_line};
 use crate::store::{Store, StoreError};
 
 /// The XTHREAD lines for `id` (without the status line and terminator).
 pub fn fetch(config: &Config, id: &str) -> anyhow::Result<Vec<Vec<u8>>> {
+    let command = format!("XTHREAD {id}");
     match Store::open(&config.server.data_dir) {
         Ok(store) => {
             let ctx = Context::new(store, config);
-            let mut out = Vec::new();
-            let mut state = State::default();
-            if let Flow::More(_) = commands::execute(&ctx, &mut state, format!("XTHREAD {id}").as_bytes(), &mut out) {
+            let mut answer = Vec::new();
+            if let Flow::More(_) = execute_line(&ctx, &mut State::default(), command.as_bytes(), &mut answer) {
                 anyhow::bail!("unexpected chunked XTHREAD answer");
             }
-            parse_answer(&out)
+            // The answer, read back as a client reads it.
+            let mut reader = &answer[..];
+            let status = client::read_status(&mut reader)?;
+            if status.code != 224 {
+                anyhow::bail!("{status}");
+            }
+            Ok(client::lines(&client::read_block(&mut reader, client::MAX_ANSWER)?).map(<[u8]>::to_vec).collect())
         }
-        Err(StoreError::InUse { .. }) => ask_server(config, id),
+        Err(StoreError::InUse { .. }) => {
+            // A server holds the store: ask it over NNTP.
+            let addr = config.server.listen.first().ok_or_else(|| anyhow::anyhow!("no listen address to ask"))?;
+            let stream = TcpStream::connect_timeout(addr, Duration::from_secs(5))?;
+            stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+            let mut server = Client::new(stream)?;
+            let (_, block) = server.expect_block(&command, 224).map_err(|e| match e {
+                client::ClientError::Unexpected { status, .. } => anyhow::anyhow!("{status}"),
+                other => other.into(),
+            })?;
+            let _ = server.send(b"QUIT\r\n");
+            Ok(client::lines(&block).map(<[u8]>::to_vec).collect())
+        }
         Err(e) => Err(e.into()),
     }
-}
-
-fn ask_server(config: &Config, id: &str) -> anyhow::Result<Vec<Vec<u8>>> {
-    let addr = config.server.listen.first().ok_or_else(|| anyhow::anyhow!("no listen address to ask"))?;
-    let stream = TcpStream::connect_timeout(addr, Duration::from_secs(5))?;
-    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
-    let mut writer = stream.try_clone()?;
-    let mut reader = BufReader::new(stream);
-    let mut line = Vec::new();
-    reader.read_until(b'\n', &mut line)?;
-    writer.write_all(format!("XTHREAD {id}\r\n").as_bytes())?;
-    let mut answer = Vec::new();
-    loop {
-        line.clear();
-        if reader.read_until(b'\n', &mut line)? == 0 {
-            anyhow::bail!("the server closed the connection");
-        }
-        answer.extend_from_slice(&line);
-        if line == b".\r\n" || (answer.len() == line.len() && !line.starts_with(b"224")) {
-            break;
-        }
-    }
-    let _ = writer.write_all(b"QUIT\r\n");
-    parse_answer(&answer)
-}
-
-fn parse_answer(answer: &[u8]) -> anyhow::Result<Vec<Vec<u8>>> {
-    let mut lines = answer.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
-    let status = lines.next().unwrap_or_default();
-    if !status.starts_with(b"224") {
-        anyhow::bail!("{}", String::from_utf8_lossy(status));
-    }
-    Ok(lines
-        .take_while(|l| *l != b".")
-        .map(|l| l.strip_prefix(b".").filter(|_| l.starts_with(b"..")).unwrap_or(l).to_vec())
-        .collect())
 }
 
 /// Decodes RFC 2047 encoded words for display.

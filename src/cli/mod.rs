@@ -1,0 +1,358 @@
+//! What only the terminal uses: the `listnews` command line (clap), each subcommand's
+//! driver and output, and `listnews thread`'s tree view ([`thread`]).
+
+pub mod thread;
+
+use std::io::{IsTerminal, Read};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+use crate::import::mbox::MboxFormat;
+use crate::import::{ImportError, Importer, Outcome};
+use crate::live::control::{self, ClientError};
+use crate::store::{Store, StoreError};
+
+/// An NNTP server for mailing-list archives: mbox files, Maildirs and public-inbox
+/// (lore.kernel.org) mirrors in, newsreaders out.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Import mail into the store (through the running server, if one holds the store).
+    Import {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Put every message in this group instead of routing by List-Id and To/Cc.
+        #[arg(long, short)]
+        group: Option<String>,
+        /// How `>From ` lines are unquoted in mbox files.
+        #[arg(long, value_enum, default_value_t = MboxFormat::Mboxrd)]
+        mbox_format: MboxFormat,
+        /// mbox files (.gz too), public-inbox epochs (bare git repositories) or inbox folders
+        /// (with git/0.git, git/1.git, …).
+        #[arg(required = true)]
+        sources: Vec<PathBuf>,
+    },
+    /// Serve the store over NNTP until SIGINT or SIGTERM, taking deliveries and following
+    /// the configured watch and pull sources.
+    Serve {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Import these sources first, routed as `import` does (a source imported before is
+        /// resumed from its checkpoint, so this is quick on restart).
+        #[arg(long, value_name = "SOURCE")]
+        import: Vec<PathBuf>,
+    },
+    /// Store one message read on standard input (for an MTA: postfix, exim, procmail,
+    /// fetchmail). Exit status: 0 once stored on disk, 65 if the input is not a message,
+    /// 75 if it cannot be stored now (the MTA retries), 78 for a configuration error (such as
+    /// a --group that is not configured).
+    Deliver {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Put the message in this group instead of routing by List-Id and To/Cc.
+        #[arg(long, short)]
+        group: Option<String>,
+    },
+    /// Remove an article from every group (spam, takedown); its numbers are never reused.
+    Remove {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// The message-id, with its angle brackets.
+        message_id: String,
+    },
+    /// Print the thread a message belongs to as a tree (asks the running server when it
+    /// holds the store).
+    Thread {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// A message-id, with its angle brackets.
+        message_id: String,
+    },
+    /// Read a password on standard input and print its hash for a [[user]] password_hash.
+    Passwd,
+    /// List the messages imports set aside, with the reason.
+    Rejects {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Also print each message.
+        #[arg(long)]
+        full: bool,
+    },
+}
+
+/// sysexits.h
+const EX_DATAERR: u8 = 65;
+const EX_TEMPFAIL: u8 = 75;
+const EX_CONFIG: u8 = 78;
+
+/// Runs the `listnews` command line.
+pub fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    if let Cmd::Deliver { config, group } = &cli.command {
+        return deliver(config, group.as_deref());
+    }
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("listnews: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn in_use(e: &ImportError) -> bool {
+    matches!(e, ImportError::Store(StoreError::InUse { .. }))
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Cmd::Import { config, group, mbox_format, sources } => {
+            let config = Config::load(&config)?;
+            let progress = std::io::stderr().is_terminal();
+            match crate::import::run(&config, group.as_deref(), &sources, mbox_format, progress) {
+                Ok(_) => {}
+                Err(e) if in_use(&e) && group.is_none() && mbox_format == MboxFormat::Mboxrd => {
+                    // A server holds the store: import through it.
+                    let socket = control::socket_path(&config.server.data_dir);
+                    for source in &sources {
+                        let path = source.canonicalize()?;
+                        let header = format!("IMPORT {}\n", path.display());
+                        match control::request(&socket, &header, b"", Duration::from_secs(24 * 3600)) {
+                            Ok(answer) if answer.starts_with("OK ") => {
+                                println!("{}: {}", source.display(), &answer[3..])
+                            }
+                            Ok(answer) => anyhow::bail!("{}: {}", source.display(), answer.trim_start_matches("ERR ")),
+                            Err(ClientError::NoServer) => return Err(e.into()),
+                            Err(ClientError::Failed(why)) => anyhow::bail!("{}: {why}", source.display()),
+                        }
+                    }
+                }
+                Err(e) if in_use(&e) => {
+                    anyhow::bail!("{e}; through a running server only plain imports work (no --group, mboxrd)")
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Cmd::Serve { config, import } => {
+            let config = Config::load(&config)?;
+            if !import.is_empty() {
+                crate::import::run(&config, None, &import, MboxFormat::Mboxrd, std::io::stderr().is_terminal())?;
+            }
+            serve(config)?;
+        }
+        Cmd::Deliver { .. } => unreachable!("handled in main"),
+        Cmd::Remove { config, message_id } => {
+            let config = Config::load(&config)?;
+            let removed = match Store::open(&config.server.data_dir) {
+                Ok(store) => {
+                    let mut importer = Importer::new(&store, &config, None)?;
+                    let removed = importer.remove(&message_id)?;
+                    importer.finish()?;
+                    removed
+                }
+                Err(e @ StoreError::InUse { .. }) => {
+                    let socket = control::socket_path(&config.server.data_dir);
+                    match control::request(&socket, &format!("REMOVE {message_id}\n"), b"", Duration::from_secs(300)) {
+                        Ok(answer) if answer == "OK removed" => true,
+                        Ok(answer) if answer == "NOTFOUND" => false,
+                        Ok(answer) => anyhow::bail!("{answer}"),
+                        Err(ClientError::NoServer) => return Err(e.into()),
+                        Err(ClientError::Failed(why)) => anyhow::bail!("{why}"),
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if !removed {
+                anyhow::bail!("no article {message_id}");
+            }
+            println!("removed {message_id} from every group");
+        }
+        Cmd::Thread { config, message_id } => {
+            let config = Config::load(&config)?;
+            let id = if message_id.starts_with('<') { message_id } else { format!("<{message_id}>") };
+            let lines = thread::fetch(&config, &id)?;
+            print!("{}", thread::render(&lines));
+        }
+        Cmd::Passwd => {
+            use argon2::PasswordHasher;
+            let mut password = String::new();
+            if std::io::stdin().is_terminal() {
+                eprint!("password: ");
+            }
+            std::io::stdin().read_line(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']);
+            if password.is_empty() {
+                anyhow::bail!("empty password");
+            }
+            let salt = argon2::password_hash::SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+            let hash = argon2::Argon2::default()
+                .hash_password(password.as_bytes(), &salt)
+                .map_err(|e| anyhow::anyhow!("cannot hash: {e}"))?;
+            println!("{hash}");
+        }
+        Cmd::Rejects { config, full } => {
+            let config = Config::load(&config)?;
+            let store = Store::open(&config.server.data_dir)?;
+            let mut n = 0;
+            for reject in store.rejects() {
+                let r = reject?;
+                n += 1;
+                println!("{} @ {}: {} ({} bytes)", r.source, r.position, r.reason, r.raw.len());
+                if full {
+                    println!("{}\n", String::from_utf8_lossy(&r.raw));
+                }
+            }
+            println!("{n} set aside");
+        }
+    }
+    Ok(())
+}
+
+/// `listnews serve`: the NNTP server, the store writer and the control socket, until
+/// SIGINT or SIGTERM.
+fn serve(config: Config) -> anyhow::Result<()> {
+    let store = Store::open(&config.server.data_dir)?;
+    let runtime = tokio::runtime::Runtime::new()?;
+    runtime.block_on(async {
+        let service = crate::live::Service::start(&config, store.clone()).await?;
+        for addr in &service.server.addrs {
+            println!("listnews serving {} groups on {addr}", config.groups.len());
+        }
+        for addr in &service.server.tls_addrs {
+            println!("listnews serving {} groups with TLS on {addr}", config.groups.len());
+        }
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut hup = signal(SignalKind::hangup())?;
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+                _ = hup.recv() => {
+                    // A bad new file keeps the running configuration.
+                    match Config::load(&config.path) {
+                        Ok(new) => match service.reload(&new).await {
+                            Ok(()) => tracing::info!(path = %config.path.display(), "configuration and certificates reloaded"),
+                            Err(e) => tracing::error!(error = %format!("{e:#}"), "reload failed; keeping the running configuration"),
+                        },
+                        Err(e) => tracing::error!(error = %e, "reload failed; keeping the running configuration"),
+                    }
+                }
+            }
+        }
+        tracing::info!("stopping: finishing responses under way");
+        service.stop().await;
+        anyhow::Ok(())
+    })?;
+    store.flush()?;
+    Ok(())
+}
+
+/// `listnews deliver`: exit codes as sysexits, for an MTA.
+fn deliver(config: &std::path::Path, group: Option<&str>) -> ExitCode {
+    let config = match Config::load(config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("listnews: {e}");
+            return ExitCode::from(EX_CONFIG);
+        }
+    };
+    let mut raw = Vec::new();
+    let limit = crate::import::message::MAX_MESSAGE as u64 + 1;
+    if let Err(e) = std::io::stdin().take(limit).read_to_end(&mut raw) {
+        eprintln!("listnews: reading the message: {e}");
+        return ExitCode::from(EX_TEMPFAIL);
+    }
+    let socket = control::socket_path(&config.server.data_dir);
+    let header = format!("DELIVER {}{}\n", raw.len(), group.map(|g| format!(" {g}")).unwrap_or_default());
+    match control::request(&socket, &header, &raw, Duration::from_secs(120)) {
+        Ok(answer) => return answer_code(&answer),
+        Err(ClientError::Failed(why)) => {
+            eprintln!("listnews: delivery not confirmed: {why}");
+            return ExitCode::from(EX_TEMPFAIL);
+        }
+        Err(ClientError::NoServer) => {}
+    }
+    // No server: store it ourselves.
+    let direct = || -> Result<Outcome, ImportError> {
+        let store = Store::open(&config.server.data_dir)?;
+        let mut importer = Importer::new(&store, &config, None)?;
+        let position = (crate::clock::now() as u64) << 20 | u64::from(std::process::id() & 0xfffff);
+        let outcome = importer.add_one("deliver", position, raw.clone(), group)?;
+        importer.finish()?;
+        Ok(outcome)
+    };
+    match direct() {
+        Ok(Outcome::Stored { message_id, .. }) => {
+            eprintln!("listnews: stored {message_id}");
+            ExitCode::SUCCESS
+        }
+        Ok(Outcome::SetAside { reason, unreadable: true }) => {
+            eprintln!("listnews: not a message: {reason}");
+            ExitCode::from(EX_DATAERR)
+        }
+        Ok(Outcome::SetAside { reason, .. }) => {
+            eprintln!("listnews: set aside: {reason}");
+            ExitCode::SUCCESS
+        }
+        Ok(Outcome::Other) => ExitCode::SUCCESS,
+        Err(ImportError::Usage(why)) => {
+            eprintln!("listnews: {why}");
+            ExitCode::from(EX_CONFIG)
+        }
+        Err(e) => {
+            // The store is busy (a server starting or stopping) or failing: try again later.
+            eprintln!("listnews: cannot store now: {e}");
+            ExitCode::from(EX_TEMPFAIL)
+        }
+    }
+}
+
+fn answer_code(answer: &str) -> ExitCode {
+    let (kind, rest) = answer.split_once(' ').unwrap_or((answer, ""));
+    match kind {
+        "OK" => {
+            eprintln!("listnews: stored {rest}");
+            ExitCode::SUCCESS
+        }
+        "SETASIDE" => {
+            eprintln!("listnews: set aside: {rest}");
+            ExitCode::SUCCESS
+        }
+        "DATAERR" => {
+            eprintln!("listnews: not a message: {rest}");
+            ExitCode::from(EX_DATAERR)
+        }
+        "CONFIG" => {
+            eprintln!("listnews: {rest}");
+            ExitCode::from(EX_CONFIG)
+        }
+        _ => {
+            eprintln!("listnews: cannot store now: {rest}");
+            ExitCode::from(EX_TEMPFAIL)
+        }
+    }
+}
