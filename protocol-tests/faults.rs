@@ -5,7 +5,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::*;
+use crate::kit::*;
 
 /// A size-limited tmpfs, unmounted on drop. Mounting needs root (CI runs as root).
 struct SmallFs {
@@ -71,18 +71,6 @@ fn import(config: &Path, mbox: &Path) -> std::process::Output {
         .unwrap()
 }
 
-fn listing(archive: &Archive) -> Vec<String> {
-    let server = archive.serve();
-    let mut c = server.client();
-    let mut out = Vec::new();
-    for g in ["example.list-0", "example.list-1", "example.list-2"] {
-        out.push(c.cmd(&format!("GROUP {g}")));
-        out.extend(c.text_block(&format!("LISTGROUP {g}"), 211).1);
-        out.extend(c.text_block("OVER 1-", 224).1);
-    }
-    out
-}
-
 #[test]
 fn a_full_disk_stops_the_import_cleanly_and_it_resumes() {
     let work = tempfile::tempdir().unwrap();
@@ -91,7 +79,7 @@ fn a_full_disk_stops_the_import_cleanly_and_it_resumes() {
 
     let reference = Archive::new();
     assert!(import(&reference.config_path(), &mbox).status.success());
-    let expected = listing(&reference);
+    let expected = reference.snapshot();
 
     let fs = SmallFs::mount(&work.path().join("small"), "24m");
     let data = fs.path.join("data");
@@ -110,7 +98,7 @@ fn a_full_disk_stops_the_import_cleanly_and_it_resumes() {
     assert!(err.contains("free some space") && err.contains("resume"), "a clear error: {err}");
 
     // The store is readable and serving: part of the import is there, consistent.
-    let partial = listing(&archive);
+    let partial = archive.snapshot();
     let count: usize = partial
         .iter()
         .filter(|l| l.starts_with("211 "))
@@ -127,5 +115,5 @@ fn a_full_disk_stops_the_import_cleanly_and_it_resumes() {
     fs.resize("256m");
     let out = import(&archive.config_path(), &mbox);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(listing(&archive), expected);
+    assert_eq!(archive.snapshot(), expected);
 }

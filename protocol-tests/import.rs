@@ -7,17 +7,10 @@ use std::time::Duration;
 
 use listnews::store::Store;
 
-use crate::common::*;
-
-fn group_status(c: &mut Client, group: &str) -> (u64, u64, u64) {
-    let s = c.cmd(&format!("GROUP {group}"));
-    let f: Vec<&str> = s.split(' ').collect();
-    assert_eq!(f[0], "211", "{s}");
-    (f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].parse().unwrap())
-}
+use crate::kit::*;
 
 fn listgroup(c: &mut Client, group: &str) -> Vec<String> {
-    c.text_block(&format!("LISTGROUP {group}"), 211).1
+    c.expect_text(&format!("LISTGROUP {group}"), 211).1
 }
 
 #[test]
@@ -59,41 +52,41 @@ fn mbox_routing_dedupe_and_set_aside() {
 
     let server = archive.serve();
     let mut c = server.client();
-    assert_eq!(group_status(&mut c, "example.list-0"), (4, 1, 4));
-    assert_eq!(group_status(&mut c, "example.list-1"), (2, 1, 2));
-    assert_eq!(group_status(&mut c, "example.list-2"), (1, 1, 1));
+    assert_eq!(c.group("example.list-0"), (4, 1, 4));
+    assert_eq!(c.group("example.list-1"), (2, 1, 2));
+    assert_eq!(c.group("example.list-2"), (1, 1, 1));
 
     // The reused id keeps its first content; the second message is there under a derived id.
-    let (_, body) = c.text_block("BODY <a@example.org>", 222);
+    let (_, body) = c.expect_text("BODY <a@example.org>", 222);
     assert_eq!(body, vec!["body a"]);
-    c.cmd("GROUP example.list-0");
-    let (_, over) = c.text_block("XOVER 1-", 224);
+    c.expect("GROUP example.list-0", 211);
+    let (_, over) = c.expect_text("XOVER 1-", 224);
     let renamed = over.iter().find(|l| l.contains("other content")).expect("renamed article");
     let id = renamed.split('\t').nth(4).unwrap();
     assert!(id.starts_with("<dup-") && id.ends_with(".a@example.org>"), "{id}");
-    let (_, head) = c.text_block(&format!("HEAD {id}"), 221);
+    let (_, head) = c.expect_text(&format!("HEAD {id}"), 221);
     assert!(head.contains(&format!("Message-ID: {id}")));
     assert!(head.contains(&"X-Listnews-Original-Message-ID: <a@example.org>".to_string()));
 
     // A cross-post is one article with a number in each group.
-    let (_, head) = c.text_block("HEAD <cross@example.org>", 221);
+    let (_, head) = c.expect_text("HEAD <cross@example.org>", 221);
     assert!(head.contains(&"Newsgroups: example.list-0,example.list-1".to_string()), "{head:?}");
     assert!(head.contains(&format!("Xref: {HOST} example.list-0:4 example.list-1:1")), "{head:?}");
-    let (_, xref) = c.text_block("XHDR Xref 1", 221);
-    c.cmd("GROUP example.list-1");
-    let (_, x1) = c.text_block("XHDR Xref 1", 221);
+    let (_, xref) = c.expect_text("XHDR Xref 1", 221);
+    c.expect("GROUP example.list-1", 211);
+    let (_, x1) = c.expect_text("XHDR Xref 1", 221);
     assert_eq!(x1, vec![format!("1 {HOST} example.list-0:4 example.list-1:1")]);
     assert!(!xref.is_empty());
 
     // References built from In-Reply-To; dot-stuffed and From-quoted lines survive.
-    let (_, over_b) = c.text_block("OVER <b@example.org>", 224);
+    let (_, over_b) = c.expect_text("OVER <b@example.org>", 224);
     assert_eq!(over_b[0].split('\t').nth(5), Some("<a@example.org>"));
-    let (_, body) = c.text_block("BODY <b@example.org>", 222);
+    let (_, body) = c.expect_text("BODY <b@example.org>", 222);
     assert_eq!(body, vec!["body b", ".leading dot", "From the start"]);
 
     // The message without an id got a stable generated one.
-    c.cmd("GROUP example.list-2");
-    let (_, over2) = c.text_block("XOVER 1", 224);
+    c.expect("GROUP example.list-2", 211);
+    let (_, over2) = c.expect_text("XOVER 1", 224);
     let gen_id = over2[0].split('\t').nth(4).unwrap().to_string();
     assert!(gen_id.ends_with("@listnews.invalid>"), "{gen_id}");
     drop(c);
@@ -114,10 +107,10 @@ fn mbox_routing_dedupe_and_set_aside() {
     assert_eq!(again_forced.duplicates, 7, "{again_forced:?}");
     let server = archive.serve();
     let mut c = server.client();
-    assert_eq!(group_status(&mut c, "example.list-0"), (4, 1, 4));
-    let (_, over_again) = c.text_block("XOVER 1-", 224);
-    c.cmd("GROUP example.list-0");
-    let (_, over0) = c.text_block("XOVER 1-", 224);
+    assert_eq!(c.group("example.list-0"), (4, 1, 4));
+    let (_, over_again) = c.expect_text("XOVER 1-", 224);
+    c.expect("GROUP example.list-0", 211);
+    let (_, over0) = c.expect_text("XOVER 1-", 224);
     assert_eq!(over0, over);
     assert!(!over_again.is_empty());
 }
@@ -129,9 +122,9 @@ fn group_option_puts_everything_in_one_group() {
     assert!(stats.stored > 250);
     let server = archive.serve();
     let mut c = server.client();
-    let (count, low, high) = group_status(&mut c, "example.empty");
+    let (count, low, high) = c.group("example.empty");
     assert_eq!((count, low, high), (stats.stored, 1, stats.stored));
-    assert_eq!(c.cmd("GROUP example.list-0"), "211 0 1 0 example.list-0");
+    assert_eq!(c.expect("GROUP example.list-0", 211), "211 0 1 0 example.list-0");
 }
 
 #[test]
@@ -157,11 +150,11 @@ fn public_inbox_epochs_with_deletion() {
     {
         let server = archive.serve();
         let mut c = server.client();
-        assert_eq!(group_status(&mut c, "example.list-0"), (3, 1, 4));
+        assert_eq!(c.group("example.list-0"), (3, 1, 4));
         assert_eq!(listgroup(&mut c, "example.list-0"), vec!["1", "3", "4"], "a deleted article leaves a gap");
-        assert_eq!(code(&c.cmd("STAT <pb@example.org>")), 430);
-        assert_eq!(code(&c.cmd("STAT 2")), 423);
-        let (_, over) = c.text_block("OVER <pc@example.org>", 224);
+        c.expect("STAT <pb@example.org>", 430);
+        c.expect("STAT 2", 423);
+        let (_, over) = c.expect_text("OVER <pc@example.org>", 224);
         assert!(over[0].starts_with("3\t"));
     }
 
@@ -175,7 +168,7 @@ fn public_inbox_epochs_with_deletion() {
     let server = archive.serve();
     let mut c = server.client();
     assert_eq!(listgroup(&mut c, "example.list-0"), vec!["1", "3", "4", "5"]);
-    assert_eq!(code(&c.cmd("STAT <pb@example.org>")), 430);
+    c.expect("STAT <pb@example.org>", 430);
     drop(c);
     drop(server);
     let stats = archive.import(None, &[&inbox]);
@@ -200,19 +193,6 @@ fn big_mbox(path: &Path, n: usize) {
     write_mbox(path, &messages);
 }
 
-/// LISTGROUP and OVER of every group, as a client sees them.
-fn snapshot(archive: &Archive) -> Vec<String> {
-    let server = archive.serve();
-    let mut c = server.client();
-    let mut out = Vec::new();
-    for g in ["example.list-0", "example.list-1", "example.list-2"] {
-        out.push(c.cmd(&format!("GROUP {g}")));
-        out.extend(listgroup(&mut c, g));
-        out.extend(c.text_block("OVER 1-", 224).1);
-    }
-    out
-}
-
 fn run_import(config: &Path, mbox: &Path) -> std::process::Child {
     Command::new(env!("CARGO_BIN_EXE_listnews"))
         .args(["import", "--config"])
@@ -232,7 +212,7 @@ fn killed_import_resumes_to_the_same_store() {
     big_mbox(&mbox, 6000);
     let status = run_import(&reference.config_path(), &mbox).wait().unwrap();
     assert!(status.success());
-    let expected = snapshot(&reference);
+    let expected = reference.snapshot();
     assert!(expected.len() > 12000);
 
     let mut killed_midway = 0;
@@ -248,7 +228,7 @@ fn killed_import_resumes_to_the_same_store() {
         // The lock of a killed process goes with it; re-run to completion.
         let status = run_import(&archive.config_path(), &mbox).wait().unwrap();
         assert!(status.success());
-        assert_eq!(snapshot(&archive), expected, "killed after {delay_ms} ms");
+        assert_eq!(archive.snapshot(), expected, "killed after {delay_ms} ms");
     }
     assert!(killed_midway >= 2, "the imports finished before they could be killed");
 }

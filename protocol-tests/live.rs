@@ -2,7 +2,7 @@
 //! mid-burst, watched sources followed while serving, and a replica pulling from an upstream.
 
 use std::collections::{BTreeSet, HashMap};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -12,31 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use listnews::import::Importer;
 use listnews::store::Store;
 
-use crate::common::*;
-
-/// Starts `listnews serve` as a process and returns it with the address it listens on.
-fn spawn_server(config: &Path) -> (ServerProcess, SocketAddr) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_listnews"))
-        .args(["serve", "--config"])
-        .arg(config)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn listnews serve");
-    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-    let mut line = String::new();
-    stdout.read_line(&mut line).expect("server's first line");
-    let addr = line
-        .trim()
-        .rsplit(" on ")
-        .next()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or_else(|| panic!("no address in {line:?}"));
-    // Keep reading so the pipe never fills.
-    std::thread::spawn(move || for _ in stdout.lines() {});
-    (ServerProcess(child), addr)
-}
+use crate::kit::*;
 
 /// Runs `listnews deliver` with one message; returns its exit code.
 fn deliver(config: &Path, raw: &[u8], group: Option<&str>) -> i32 {
@@ -85,7 +61,8 @@ fn burst(config: &Path, range: std::ops::Range<usize>, threads: usize, done: &At
 fn deliveries_while_reading_and_a_killed_server() {
     let archive = Archive::new();
     let config = archive.config_path();
-    let (mut server, addr) = spawn_server(&config);
+    let mut server = archive.spawn();
+    let addr = server.addr();
 
     // Burst 1: 1,000 deliveries while two clients read the group over and over.
     let stop = AtomicBool::new(false);
@@ -98,13 +75,12 @@ fn deliveries_while_reading_and_a_killed_server() {
                     let mut last_high = 0u64;
                     let mut rounds = 0;
                     while !stop.load(Ordering::SeqCst) {
-                        let g = c.cmd("GROUP example.list-0");
+                        let g = c.expect("GROUP example.list-0", 211);
                         let high: u64 = g.split(' ').nth(3).unwrap().parse().unwrap();
                         assert!(high >= last_high, "the high water mark never goes back");
                         last_high = high;
                         if high > 0 {
-                            let (s, over) = c.multi("XOVER 1-", 224);
-                            assert_eq!(code(&s), 224);
+                            let (_, over) = c.expect_block("XOVER 1-", 224);
                             assert!(over.len() as u64 >= high.min(1), "a write does not disturb a listing");
                             assert!(over.iter().all(|l| l.split(|&b| b == b'\t').count() == 9));
                         }
@@ -128,7 +104,7 @@ fn deliveries_while_reading_and_a_killed_server() {
     );
     {
         let mut c = Client::connect(addr);
-        assert_eq!(c.cmd("GROUP example.list-0"), "211 1000 1 1000 example.list-0");
+        assert_eq!(c.expect("GROUP example.list-0", 211), "211 1000 1 1000 example.list-0");
     }
 
     // Burst 2: SIGKILL the server while deliveries are under way.
@@ -136,8 +112,7 @@ fn deliveries_while_reading_and_a_killed_server() {
     let second = std::thread::scope(|s| {
         let deliveries = s.spawn(|| burst(&config, 1000..1400, 8, &done));
         assert!(wait_until(60, || done.load(Ordering::SeqCst) >= 60));
-        server.kill().unwrap(); // SIGKILL
-        server.wait().unwrap();
+        server.kill(); // SIGKILL
         deliveries.join().unwrap()
     });
     let exit_codes: HashMap<i32, usize> = second.iter().fold(HashMap::new(), |mut m, (_, c)| {
@@ -147,14 +122,15 @@ fn deliveries_while_reading_and_a_killed_server() {
     assert!(exit_codes.keys().all(|c| *c == 0 || *c == 75), "only success or tempfail: {exit_codes:?}");
 
     // After a restart every delivery that exited 0 is there, exactly once.
-    let (mut server, addr) = spawn_server(&config);
+    let mut server = archive.spawn();
+    let addr = server.addr();
     let mut c = Client::connect(addr);
     let stored: Vec<&String> = first.iter().chain(&second).filter(|(_, code)| *code == 0).map(|(id, _)| id).collect();
     for id in &stored {
-        assert_eq!(code(&c.cmd(&format!("STAT {id}"))), 223, "{id} exited 0 but is missing");
+        c.expect(&format!("STAT {id}"), 223); // "{id} exited 0 but is missing"
     }
-    let count: usize = c.cmd("GROUP example.list-0").split(' ').nth(1).unwrap().parse().unwrap();
-    let (_, over) = c.text_block("XOVER 1-", 224);
+    let count: usize = c.expect("GROUP example.list-0", 211).split(' ').nth(1).unwrap().parse().unwrap();
+    let (_, over) = c.expect_text("XOVER 1-", 224);
     let ids: BTreeSet<String> = over.iter().map(|l| l.split('\t').nth(4).unwrap().to_string()).collect();
     assert_eq!(ids.len(), over.len(), "no message twice");
     assert_eq!(over.len(), count);
@@ -165,11 +141,10 @@ fn deliveries_while_reading_and_a_killed_server() {
         let i: usize = id[2..id.find('@').unwrap()].parse().unwrap();
         assert_eq!(deliver(&config, &delivery(i).1, Some("example.list-0")), 0);
     }
-    let count: usize = c.cmd("GROUP example.list-0").split(' ').nth(1).unwrap().parse().unwrap();
+    let count: usize = c.expect("GROUP example.list-0", 211).split(' ').nth(1).unwrap().parse().unwrap();
     assert_eq!(count, 1400);
     drop(c);
-    server.kill().unwrap();
-    server.wait().unwrap();
+    server.kill();
 }
 
 #[test]
@@ -192,7 +167,7 @@ fn deliver_exit_codes() {
     // A group that is not configured: a configuration error (78), as without a server.
     assert_eq!(deliver(&config, &message("<x4@e>", 1, "nowhere", "", "b\n"), Some("no.such.group")), 78);
     let mut c = server.client();
-    assert_eq!(c.cmd("GROUP example.list-1"), "211 2 1 2 example.list-1");
+    assert_eq!(c.expect("GROUP example.list-1", 211), "211 2 1 2 example.list-1");
     // `remove` through the running server: gone everywhere, the number stays a gap.
     let out = Command::new(env!("CARGO_BIN_EXE_listnews"))
         .args(["remove", "--config"])
@@ -201,14 +176,14 @@ fn deliver_exit_codes() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(c.cmd("GROUP example.list-1"), "211 1 2 2 example.list-1");
-    assert_eq!(code(&c.cmd("STAT <x1@e>")), 430);
+    assert_eq!(c.expect("GROUP example.list-1", 211), "211 1 2 2 example.list-1");
+    c.expect("STAT <x1@e>", 430);
     assert_eq!(
         deliver(&config, &message("<x1@e>", 1, "direct", "", "b\n"), None),
         0,
         "a removed message is not stored again"
     );
-    assert_eq!(c.cmd("GROUP example.list-1"), "211 1 2 2 example.list-1");
+    assert_eq!(c.expect("GROUP example.list-1", 211), "211 1 2 2 example.list-1");
     // `import` through the running server.
     let out = Command::new(env!("CARGO_BIN_EXE_listnews"))
         .args(["import", "--config"])
@@ -218,7 +193,7 @@ fn deliver_exit_codes() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("298 stored"));
-    let g = c.cmd("GROUP example.list-1");
+    let g = c.expect("GROUP example.list-1", 211);
     assert!(g.starts_with("211 115 2 116 "), "{g}");
 }
 
@@ -255,7 +230,7 @@ fn watched_sources_are_followed_while_serving() {
     });
     let server = archive.serve_live();
     let mut c = server.client();
-    let group = |c: &mut Client, g: &str| c.cmd(&format!("GROUP {g}"));
+    let group = |c: &mut Client, g: &str| c.expect(&format!("GROUP {g}"), 211);
     assert!(wait_until(20, || group(&mut c, "example.list-0") == "211 2 1 2 example.list-0"));
     assert!(wait_until(20, || group(&mut c, "example.list-2") == "211 1 1 1 example.list-2"));
 
@@ -264,12 +239,12 @@ fn watched_sources_are_followed_while_serving() {
     assert!(wait_until(20, || group(&mut c, "example.list-0") == "211 3 1 3 example.list-0"));
     pi_add(&e0, "d", &message("<e2@w>", 0, "epoch two", "", "2\n"));
     assert!(wait_until(20, || group(&mut c, "example.list-0") == "211 2 1 3 example.list-0"));
-    assert_eq!(code(&c.cmd("STAT <e2@w>")), 430);
+    c.expect("STAT <e2@w>", 430);
     let e1 = inbox.join("git/1.git");
     init_epoch(&e1);
     pi_add(&e1, "m", &message("<e4@w>", 0, "epoch four", "", "4\n"));
     assert!(wait_until(20, || group(&mut c, "example.list-0") == "211 3 1 4 example.list-0"));
-    assert_eq!(c.text_block("LISTGROUP example.list-0", 211).1, vec!["1", "3", "4"]);
+    assert_eq!(c.expect_text("LISTGROUP example.list-0", 211).1, vec!["1", "3", "4"]);
 
     // A Maildir: new/ and cur/ (with flags); a file moved from new/ to cur/ is not taken twice.
     std::fs::write(maildir.join("new/1700000000.1.host"), message("<md1@w>", 1, "maildir one", "", "1\n")).unwrap();
@@ -287,19 +262,11 @@ fn watched_sources_are_followed_while_serving() {
     std::fs::write(&mbox, more).unwrap();
     assert!(wait_until(20, || group(&mut c, "example.list-2") == "211 2 1 2 example.list-2"));
     // NEWNEWS sees what arrived.
-    let (_, new) = c.text_block("NEWNEWS example.* 19700101 000000 GMT", 230);
+    let (_, new) = c.expect_text("NEWNEWS example.* 19700101 000000 GMT", 230);
     assert!(new.contains(&"<m2@w>".to_string()) && new.contains(&"<e4@w>".to_string()));
     // Nothing more appears when nothing changes.
     std::thread::sleep(std::time::Duration::from_millis(600));
     assert_eq!(group(&mut c, "example.list-1"), "211 3 1 3 example.list-1");
-}
-
-/// LISTGROUP and OVER of a group.
-fn listing(c: &mut Client, group: &str) -> Vec<String> {
-    let mut out = vec![c.cmd(&format!("GROUP {group}"))];
-    out.extend(c.text_block(&format!("LISTGROUP {group}"), 211).1);
-    out.extend(c.text_block("OVER 1-", 224).1);
-    out
 }
 
 #[test]
@@ -345,10 +312,10 @@ fn a_replica_follows_its_upstream_with_the_same_numbers() {
     let mut uc = up.client();
     let mut rc = rep.client();
     let mut fc = fol.client();
-    let expected: Vec<String> = groups.iter().flat_map(|g| listing(&mut uc, g)).collect();
-    let matched = wait_until(30, || groups.iter().flat_map(|g| listing(&mut rc, g)).collect::<Vec<_>>() == expected);
+    let expected: Vec<String> = groups.iter().flat_map(|g| uc.listing(g)).collect();
+    let matched = wait_until(30, || groups.iter().flat_map(|g| rc.listing(g)).collect::<Vec<_>>() == expected);
     if !matched {
-        let got: Vec<String> = groups.iter().flat_map(|g| listing(&mut rc, g)).collect();
+        let got: Vec<String> = groups.iter().flat_map(|g| rc.listing(g)).collect();
         let diff: Vec<(&String, &String)> = expected.iter().zip(&got).filter(|(a, b)| a != b).take(3).collect();
         panic!(
             "replica never matched the upstream: {} vs {} lines; first differences: {diff:#?}",
@@ -356,20 +323,20 @@ fn a_replica_follows_its_upstream_with_the_same_numbers() {
             got.len()
         );
     }
-    let l0 = listing(&mut uc, "example.list-0");
+    let l0 = uc.listing("example.list-0");
     assert!(!l0.contains(&"5".to_string()) && l0.contains(&"6".to_string()), "the gap is kept");
     // Without replica, pulled articles are numbered locally, 1..n.
-    let count: u64 = uc.cmd("GROUP example.list-0").split(' ').nth(1).unwrap().parse().unwrap();
-    assert!(wait_until(30, || fc.cmd("GROUP example.empty") == format!("211 {count} 1 {count} example.empty")));
+    let count: u64 = uc.expect("GROUP example.list-0", 211).split(' ').nth(1).unwrap().parse().unwrap();
+    assert!(wait_until(30, || fc.expect("GROUP example.empty", 211) == format!("211 {count} 1 {count} example.empty")));
     // Pulled articles are stored as the mail they were: the upstream's Path/Newsgroups/Xref
     // are not kept, and the replica's own are served.
-    rc.cmd("GROUP example.list-0");
-    let (_, replica_head) = rc.text_block("HEAD 1", 221);
-    uc.cmd("GROUP example.list-0");
-    let (_, upstream_head) = uc.text_block("HEAD 1", 221);
+    rc.expect("GROUP example.list-0", 211);
+    let (_, replica_head) = rc.expect_text("HEAD 1", 221);
+    uc.expect("GROUP example.list-0", 211);
+    let (_, upstream_head) = uc.expect_text("HEAD 1", 221);
     assert_eq!(replica_head, upstream_head, "served byte for byte as the upstream serves it");
-    fc.cmd("GROUP example.empty");
-    let (_, head) = fc.text_block("HEAD 1", 221);
+    fc.expect("GROUP example.empty", 211);
+    let (_, head) = fc.expect_text("HEAD 1", 221);
     assert_eq!(head.iter().filter(|h| h.starts_with("Xref: ")).count(), 1);
     assert!(head.contains(&format!("Xref: {HOST} example.empty:1")), "{head:?}");
     assert!(!head.iter().any(|h| h.starts_with("X-Original-")), "{head:?}");
@@ -382,9 +349,9 @@ fn a_replica_follows_its_upstream_with_the_same_numbers() {
     let up = upstream.serve();
     assert_eq!(up.addr.port(), port, "the upstream came back on its port");
     let mut uc = up.client();
-    let expected = listing(&mut uc, "example.list-0");
+    let expected = uc.listing("example.list-0");
     assert!(expected.iter().any(|l| l.contains("<late@up>")));
-    assert!(wait_until(30, || listing(&mut rc, "example.list-0") == expected));
+    assert!(wait_until(30, || rc.listing("example.list-0") == expected));
     drop(fol);
 }
 
@@ -419,11 +386,16 @@ fn a_replica_pulls_over_nntps() {
     let rep = replica.serve_live();
     let mut rc = rep.client();
     let mut uc = Client::connect(server.addrs[0]);
-    let expected = uc.cmd("GROUP example.list-0");
-    assert!(wait_until(30, || rc.cmd("GROUP example.list-0") == expected), "the replica never caught up over TLS");
-    let (_, up_over) = uc.text_block("XOVER 1-", 224);
-    rc.cmd("GROUP example.list-0");
-    let (_, rep_over) = rc.text_block("XOVER 1-", 224);
+    let expected = uc.expect("GROUP example.list-0", 211);
+    assert!(
+        wait_until(30, || rc.expect("GROUP example.list-0", 211) == expected),
+        "the replica never caught up over TLS"
+    );
+    let (count, _, _) = group_status(&expected, "example.list-0");
+    let (_, up_over) = uc.expect_text("XOVER 1-", 224);
+    assert_eq!(up_over.len() as u64, count, "the upstream's whole group");
+    rc.expect("GROUP example.list-0", 211);
+    let (_, rep_over) = rc.expect_text("XOVER 1-", 224);
     let strip_xref = |lines: Vec<String>| -> Vec<String> {
         lines.iter().map(|l| l.rsplit_once('\t').map_or("", |(before, _)| before).to_string()).collect()
     };

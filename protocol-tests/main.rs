@@ -1,13 +1,16 @@
 //! End-to-end tests: the real importer fills a real sled store, the real server listens on
-//! 127.0.0.1:0, and the tests speak NNTP to it over a socket.
+//! 127.0.0.1:0, and the tests speak NNTP to it over a socket (`kit` holds the fixtures,
+//! servers and the one client). `handlers` runs commands through the command table in this
+//! process, without sockets.
 
-mod clients;
 mod commands;
-mod common;
 mod faults;
+mod handlers;
 mod import;
+mod kit;
 mod live;
 mod malformed;
 mod real_clients;
+mod replays;
 mod security;
 mod threads;

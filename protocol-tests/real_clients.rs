@@ -9,8 +9,8 @@ use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::clients::*;
-use crate::common::*;
+use crate::kit::*;
+use crate::replays::*;
 
 /// Fails unless `program args` runs and prints `expect` (stdout or stderr).
 fn require(program: &str, args: &[&str], expect: &str, install: &str) {
@@ -97,18 +97,18 @@ fn nntplib_script() {
 
     let mut c = server.client();
     assert_eq!(r.one("welcome")[0], c.greeting);
-    let (_, caps) = c.text_block("CAPABILITIES", 101);
+    let (_, caps) = c.expect_text("CAPABILITIES", 101);
     let parsed: Vec<String> = r.all("cap").iter().map(|f| f.join(" ")).collect();
     assert_eq!(parsed.iter().collect::<BTreeSet<_>>(), caps.iter().collect::<BTreeSet<_>>());
 
-    let (_, list) = c.text_block("LIST", 215);
+    let (_, list) = c.expect_text("LIST", 215);
     let want: BTreeSet<Vec<String>> = list.iter().map(|l| l.split(' ').map(str::to_string).collect()).collect();
     assert_eq!(r.all("list").iter().map(|f| f.to_vec()).collect::<BTreeSet<_>>(), want);
     let described: Vec<String> = r.all("description").iter().map(|f| f.join("\t")).collect();
-    let (_, ng) = c.text_block("LIST NEWSGROUPS example.*", 215);
+    let (_, ng) = c.expect_text("LIST NEWSGROUPS example.*", 215);
     assert_eq!(described.iter().collect::<BTreeSet<_>>(), ng.iter().collect::<BTreeSet<_>>());
 
-    let (count, low, high) = select(&mut c, group);
+    let (count, low, high) = c.group(group);
     assert_eq!(r.one("group"), strings(&[&count.to_string(), &low.to_string(), &high.to_string(), group]));
     let over = overview(&mut c, &format!("XOVER {low}-{high}"), "nntplib");
     let parsed = r.all("over");
@@ -122,7 +122,7 @@ fn nntplib_script() {
     assert_eq!(r.all("xover").iter().map(|f| f.to_vec()).collect::<Vec<_>>(), xover);
 
     let file = |name: &str| std::fs::read(dir.path().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let (_, article) = c.multi(&format!("ARTICLE {low}"), 220);
+    let (_, article) = c.expect_block(&format!("ARTICLE {low}"), 220);
     assert_eq!(r.one("article"), [low.to_string(), over[0][4].clone(), article.len().to_string()]);
     assert_eq!(file(&format!("article-{low}")), joined(&article, b"\r\n"), "ARTICLE {low} as nntplib read it");
     let by_id = r.one("article-id");
@@ -130,8 +130,8 @@ fn nntplib_script() {
     assert!(by_id[0] == "0" || by_id[0] == over[0][0], "the number in the current group, or 0: {by_id:?}");
     assert_eq!(file("article-id"), joined(&article, b"\r\n"), "ARTICLE <id> as nntplib read it");
     let last = &over[over.len() - 1];
-    let (_, head) = c.multi(&format!("HEAD {high}"), 221);
-    let (_, body) = c.multi(&format!("BODY {high}"), 222);
+    let (_, head) = c.expect_block(&format!("HEAD {high}"), 221);
+    let (_, body) = c.expect_block(&format!("BODY {high}"), 222);
     assert_eq!(r.one("head"), [last[0].clone(), last[4].clone()]);
     assert_eq!(r.one("body"), [last[0].clone(), last[4].clone()]);
     assert_eq!(file(&format!("head-{high}")), joined(&head, b"\r\n"));
@@ -147,7 +147,7 @@ fn nntplib_script() {
     assert_eq!(news, over.iter().map(|f| f[4].clone()).collect::<BTreeSet<_>>(), "NEWNEWS without GMT");
     assert_eq!(r.one("newnews-later"), ["0"]);
     let new: BTreeSet<String> = r.all("newgroup").iter().map(|f| f[0].clone()).collect();
-    assert_eq!(new, group_names(&archive).into_iter().collect::<BTreeSet<_>>());
+    assert_eq!(new, archive.group_names().into_iter().collect::<BTreeSet<_>>());
     let errors: HashMap<String, u16> = r.all("error").iter().map(|f| (f[0].clone(), code(&f[1]))).collect();
     assert_eq!(errors["group"], 411);
     assert_eq!(errors["article"], 430);
@@ -181,16 +181,16 @@ fn net_nntp_script() {
     assert_eq!(r.one("mode"), ["201", "0"], "MODE READER: 201, posting not allowed");
 
     let mut c = server.client();
-    let (_, list) = c.text_block("LIST", 215);
+    let (_, list) = c.expect_text("LIST", 215);
     let want: BTreeSet<Vec<String>> = list.iter().map(|l| l.split(' ').map(str::to_string).collect()).collect();
     assert_eq!(r.all("list").iter().map(|f| f.to_vec()).collect::<BTreeSet<_>>(), want);
-    let (count, low, high) = select(&mut c, group);
+    let (count, low, high) = c.group(group);
     assert_eq!(r.one("group"), strings(&[&count.to_string(), &low.to_string(), &high.to_string(), group]));
-    let (_, raw_over) = c.multi(&format!("XOVER {low}-{high}"), 224);
+    let (_, raw_over) = c.expect_block(&format!("XOVER {low}-{high}"), 224);
     let over: Vec<Vec<String>> = raw_over.iter().map(|l| overview_fields(l, "Net::NNTP")).collect();
     let parsed: Vec<String> = r.all("xover").iter().map(|f| f.join("\t")).collect();
     assert_eq!(parsed, raw_over.iter().map(|l| text(l)).collect::<Vec<_>>(), "Net::NNTP's xover fields");
-    let (_, subjects) = c.text_block(&format!("XHDR Subject {low}-{high}"), 221);
+    let (_, subjects) = c.expect_text(&format!("XHDR Subject {low}-{high}"), 221);
     let parsed: Vec<String> = r.all("xhdr").iter().map(|f| f.join(" ")).collect();
     assert_eq!(parsed, subjects);
 
@@ -219,23 +219,23 @@ fn net_nntp_script() {
     assert_eq!(rover, over.iter().map(|f| vec![f[0].clone(), f[5].clone()]).collect::<Vec<_>>(), "xrover: References");
 
     let file = |name: &str| std::fs::read(dir.path().join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-    let (_, article) = c.multi(&format!("ARTICLE {low}"), 220);
+    let (_, article) = c.expect_block(&format!("ARTICLE {low}"), 220);
     assert_eq!(file(&format!("article-{low}")), joined(&article, b"\n"), "Net::NNTP article({low})");
     assert_eq!(file("article-id"), joined(&article, b"\n"), "Net::NNTP article(<id>)");
     assert_eq!(r.one("stat"), [over[1][0].clone(), over[1][4].clone()]);
 
-    let (_, fmt) = c.text_block("LIST OVERVIEW.FMT", 215);
+    let (_, fmt) = c.expect_text("LIST OVERVIEW.FMT", 215);
     assert_eq!(r.one("overview_fmt"), fmt.as_slice());
     let numbers: Vec<String> = over.iter().map(|f| f[0].clone()).collect();
     assert_eq!(r.one("listgroup"), numbers.as_slice());
-    let (_, ng) = c.text_block("LIST NEWSGROUPS example.*", 215);
+    let (_, ng) = c.expect_text("LIST NEWSGROUPS example.*", 215);
     let ng: Vec<String> = ng.into_iter().map(|l| l.replacen('\t', " ", 1)).collect();
     assert_eq!(r.all("xgtitle").iter().map(|f| f.join(" ")).collect::<Vec<_>>(), ng, "xgtitle");
     assert_eq!(r.all("newsgroups").iter().map(|f| f.join(" ")).collect::<Vec<_>>(), ng, "newsgroups");
     let times = r.all("active_times");
     assert_eq!(
         times.iter().map(|f| f[0].clone()).collect::<BTreeSet<_>>(),
-        group_names(&archive).into_iter().collect::<BTreeSet<_>>()
+        archive.group_names().into_iter().collect::<BTreeSet<_>>()
     );
     for t in &times {
         let created: u64 = t[1].parse().unwrap_or_else(|_| panic!("active_times {t:?}"));
@@ -250,7 +250,7 @@ fn net_nntp_script() {
     let date: i64 = r.one("date")[0].parse().unwrap();
     assert!((date - chrono::Utc::now().timestamp()).abs() < 300, "DATE read as UTC: {date}");
     let new: BTreeSet<String> = r.all("newgroup").iter().map(|f| f[0].clone()).collect();
-    assert_eq!(new, group_names(&archive).into_iter().collect::<BTreeSet<_>>());
+    assert_eq!(new, archive.group_names().into_iter().collect::<BTreeSet<_>>());
     let news: BTreeSet<String> = r.all("newnews").iter().map(|f| f[0].clone()).collect();
     assert_eq!(news, over.iter().map(|f| f[4].clone()).collect::<BTreeSet<_>>(), "newnews of the current group");
     assert_eq!(r.one("quit"), ["205"]);
@@ -349,13 +349,13 @@ fn suck_pull() {
     let mut held: HashMap<(String, u64), String> = HashMap::new();
     let mut highs = Vec::new();
     let mut ids = BTreeSet::new();
-    for g in group_names(&archive) {
-        let (count, low, high) = select(&mut c, &g);
+    for g in archive.group_names() {
+        let (count, low, high) = c.group(&g);
         highs.push((g.clone(), high));
         if count == 0 {
             continue;
         }
-        let (_, lines) = c.text_block(&format!("XHDR Message-ID {low}-{high}"), 221);
+        let (_, lines) = c.expect_text(&format!("XHDR Message-ID {low}-{high}"), 221);
         for (n, id) in numbered(&lines) {
             ids.insert(id.clone());
             held.insert((g.clone(), n), id);

@@ -2,7 +2,7 @@
 
 use std::process::Command;
 
-use crate::common::*;
+use crate::kit::*;
 
 /// A thread spanning two groups, with a reply to a message never seen.
 fn thread_archive() -> Archive {
@@ -33,13 +33,12 @@ fn xthread_returns_the_whole_thread_in_order() {
     let archive = thread_archive();
     let server = archive.serve();
     let mut c = server.client();
-    let (_, caps) = c.text_block("CAPABILITIES", 101);
+    let (_, caps) = c.expect_text("CAPABILITIES", 101);
     assert!(caps.contains(&"XTHREAD".to_string()));
-    c.cmd("GROUP example.list-0");
+    c.expect("GROUP example.list-0", 211);
     // Asked from any member: the same whole thread.
-    let (status, lines) = c.text_block("XTHREAD <r2@t>", 224);
-    assert_eq!(code(&status), 224, "{status}");
-    let (_, by_number) = c.text_block("XTHREAD 1", 224);
+    let (_, lines) = c.expect_text("XTHREAD <r2@t>", 224);
+    let (_, by_number) = c.expect_text("XTHREAD 1", 224);
     assert_eq!(by_number, lines);
     let ids: Vec<&str> = lines.iter().map(|l| fields(l)[4]).collect();
     assert_eq!(ids, ["<lost@t>", "<cover@t>", "<p1@t>", "<r1@t>", "<r2@t>", "<p2@t>"]);
@@ -56,19 +55,19 @@ fn xthread_returns_the_whole_thread_in_order() {
     assert_eq!(r1[8], format!("Xref: {HOST} example.list-1:1"));
     assert_eq!(fields(&lines[4])[0], "4");
     // Every article line is an overview line: the same fields OVER gives.
-    let (_, over) = c.text_block("OVER <p2@t>", 224);
+    let (_, over) = c.expect_text("OVER <p2@t>", 224);
     assert_eq!(fields(&over[0])[..9], fields(&lines[5])[..9]);
     // Errors.
-    assert_eq!(code(&c.cmd("XTHREAD <nope@t>")), 430);
+    c.expect("XTHREAD <nope@t>", 430);
     // A placeholder's id works too: a reader can follow References to a missing parent.
-    let (_, from_placeholder) = c.text_block("XTHREAD <lost@t>", 224);
+    let (_, from_placeholder) = c.expect_text("XTHREAD <lost@t>", 224);
     assert_eq!(from_placeholder, lines);
-    assert_eq!(code(&c.cmd("XTHREAD 99")), 423);
-    c.cmd("GROUP example.empty");
-    assert_eq!(code(&c.cmd("XTHREAD")), 420);
+    c.expect("XTHREAD 99", 423);
+    c.expect("GROUP example.empty", 211);
+    c.expect("XTHREAD", 420);
     let mut fresh = server.client();
-    assert_eq!(code(&fresh.cmd("XTHREAD 1")), 412);
-    let (_, single) = fresh.text_block("XTHREAD <other@t>", 224);
+    fresh.expect("XTHREAD 1", 412);
+    let (_, single) = fresh.expect_text("XTHREAD <other@t>", 224);
     assert_eq!(single.len(), 1);
     assert!(single[0].starts_with("0\tunrelated\t"));
 }

@@ -456,4 +456,3 @@ fn dispatch(ctx: &Context, state: &mut State, command: Command, out: &mut Vec<u8
         Command::Xthread(spec) => over::xthread(ctx, state, Target::of(&spec), out),
     }
 }
-
