@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 secs=${1:-120}
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build -O --sanitizer none >/dev/null
-targets=(command session mbox message wildmat proxy)
+targets=(command session mbox message wildmat proxy block)
 mkdir -p corpus artifacts
 # Seeds: the sample archive's messages and a client session.
 mkdir -p corpus/message corpus/mbox corpus/session

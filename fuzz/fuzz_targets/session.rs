@@ -6,7 +6,7 @@ use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
 use listnews::config::Config;
-use listnews::server::commands::{Context, Flow, State, execute, resume};
+use listnews::server::commands::{Context, Flow, State, execute_line, resume};
 
 struct Fixture {
     _dir: tempfile::TempDir,
@@ -42,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
             continue;
         }
         let mut out = Vec::new();
-        let flow = execute(&f.ctx, &mut state, line, &mut out);
+        let flow = execute_line(&f.ctx, &mut state, line, &mut out);
         assert!(out.len() >= 5 && out[..3].iter().all(u8::is_ascii_digit), "{:?}", String::from_utf8_lossy(&out));
         match flow {
             Flow::More(mut cursor) => {
