@@ -62,13 +62,7 @@ fn incompressible_mbox(path: &Path, n: usize) {
 }
 
 fn import(config: &Path, mbox: &Path) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_listnews"))
-        .args(["import", "--config"])
-        .arg(config)
-        .arg(mbox)
-        .env("RUST_LOG", "error")
-        .output()
-        .unwrap()
+    listnews(&["import", "--config"]).arg(config).arg(mbox).env("RUST_LOG", "error").output().unwrap()
 }
 
 #[test]

@@ -2,7 +2,6 @@
 //! resuming after a killed import. Checked over NNTP against the real server.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::Duration;
 
 use listnews::store::Store;
@@ -194,8 +193,7 @@ fn big_mbox(path: &Path, n: usize) {
 }
 
 fn run_import(config: &Path, mbox: &Path) -> std::process::Child {
-    Command::new(env!("CARGO_BIN_EXE_listnews"))
-        .args(["import", "--config"])
+    listnews(&["import", "--config"])
         .arg(config)
         .arg(mbox)
         .env("RUST_LOG", "warn")
@@ -237,12 +235,7 @@ fn killed_import_resumes_to_the_same_store() {
 fn a_store_in_use_is_refused_clearly() {
     let archive = Archive::new();
     let _server = archive.serve();
-    let out = Command::new(env!("CARGO_BIN_EXE_listnews"))
-        .args(["import", "--config"])
-        .arg(archive.config_path())
-        .arg(sample_mbox())
-        .output()
-        .unwrap();
+    let out = listnews(&["import", "--config"]).arg(archive.config_path()).arg(sample_mbox()).output().unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("in use by PID"), "{err}");

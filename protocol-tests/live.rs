@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
@@ -16,8 +16,8 @@ use crate::kit::*;
 
 /// Runs `listnews deliver` with one message; returns its exit code.
 fn deliver(config: &Path, raw: &[u8], group: Option<&str>) -> i32 {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_listnews"));
-    cmd.args(["deliver", "--config"]).arg(config);
+    let mut cmd = listnews(&["deliver", "--config"]);
+    cmd.arg(config);
     if let Some(g) = group {
         cmd.args(["--group", g]);
     }
@@ -169,12 +169,7 @@ fn deliver_exit_codes() {
     let mut c = server.client();
     assert_eq!(c.expect("GROUP example.list-1", 211), "211 2 1 2 example.list-1");
     // `remove` through the running server: gone everywhere, the number stays a gap.
-    let out = Command::new(env!("CARGO_BIN_EXE_listnews"))
-        .args(["remove", "--config"])
-        .arg(&config)
-        .arg("<x1@e>")
-        .output()
-        .unwrap();
+    let out = listnews(&["remove", "--config"]).arg(&config).arg("<x1@e>").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert_eq!(c.expect("GROUP example.list-1", 211), "211 1 2 2 example.list-1");
     c.expect("STAT <x1@e>", 430);
@@ -185,12 +180,7 @@ fn deliver_exit_codes() {
     );
     assert_eq!(c.expect("GROUP example.list-1", 211), "211 1 2 2 example.list-1");
     // `import` through the running server.
-    let out = Command::new(env!("CARGO_BIN_EXE_listnews"))
-        .args(["import", "--config"])
-        .arg(&config)
-        .arg(sample_mbox())
-        .output()
-        .unwrap();
+    let out = listnews(&["import", "--config"]).arg(&config).arg(sample_mbox()).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("298 stored"));
     let g = c.expect("GROUP example.list-1", 211);

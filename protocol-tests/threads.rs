@@ -1,7 +1,5 @@
 //! Whole threads over NNTP (XTHREAD) and `listnews thread`.
 
-use std::process::Command;
-
 use crate::kit::*;
 
 /// A thread spanning two groups, with a reply to a message never seen.
@@ -76,12 +74,7 @@ fn xthread_returns_the_whole_thread_in_order() {
 fn thread_command_prints_a_tree_from_the_store_or_the_server() {
     let archive = thread_archive();
     let run = || {
-        let out = Command::new(env!("CARGO_BIN_EXE_listnews"))
-            .args(["thread", "--config"])
-            .arg(archive.config_path())
-            .arg("<p2@t>")
-            .output()
-            .unwrap();
+        let out = listnews(&["thread", "--config"]).arg(archive.config_path()).arg("<p2@t>").output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };

@@ -1,7 +1,7 @@
 //! AUTHINFO USER/PASS (RFC 4643), `listnews passwd` and private groups.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 
 use super::*;
 use crate::kit::*;
@@ -48,8 +48,7 @@ fn authinfo_user_pass() {
 /// `listnews passwd` prints a hash the server accepts for that password only.
 #[test]
 fn passwd_command_makes_a_working_hash() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_listnews"))
-        .arg("passwd")
+    let mut child = listnews(&["passwd"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

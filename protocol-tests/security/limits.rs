@@ -65,6 +65,17 @@ fn connection_limits() {
     assert!(wait_until(5, || Client::connect(server.addr).greeting.starts_with("201")), "a slot frees");
 }
 
+/// A config with these plain listeners (port 0: any), this TLS one, and the PROXY protocol
+/// on `proxied` ports.
+fn listeners(text: &str, plain: &[u16], tls: Option<u16>, proxied: &[u16]) -> String {
+    let list = |ports: &[u16]| ports.iter().map(|p| format!("\"127.0.0.1:{p}\"")).collect::<Vec<_>>().join(", ");
+    let mut server = format!("listen = [{}]\nproxy_protocol = [{}]", list(plain), list(proxied));
+    if let Some(tls) = tls {
+        server.push_str(&format!("\nlisten_tls = [{}]", list(&[tls])));
+    }
+    text.replacen("listen = [\"127.0.0.1:0\"]", &server, 1).replacen("listen_tls = [\"127.0.0.1:0\"]\n", "", 1)
+}
+
 fn proxy_v1(src: &str, dst_port: u16) -> Vec<u8> {
     format!("PROXY TCP4 {src} 127.0.0.1 40000 {dst_port}\r\n").into_bytes()
 }
@@ -98,17 +109,8 @@ fn proxied(addr: SocketAddr, header: &[u8], after: &[u8]) -> Client {
 fn proxy_protocol_addresses_and_caps() {
     let [port, tls_port] = free_ports();
     let cert = TestCert::new("a");
-    let mut archive = secure_archive("", Some(&cert));
-    archive.edit_config(|text| {
-        text.replacen(
-            "listen = [\"127.0.0.1:0\"]",
-            &format!(
-                "listen = [\"127.0.0.1:{port}\"]\nproxy_protocol = [\"127.0.0.1:{port}\", \"127.0.0.1:{tls_port}\"]\nmax_connections_per_ip = 1"
-            ),
-            1,
-        )
-        .replacen("listen_tls = [\"127.0.0.1:0\"]", &format!("listen_tls = [\"127.0.0.1:{tls_port}\"]"), 1)
-    });
+    let mut archive = secure_archive("max_connections_per_ip = 1\n", Some(&cert));
+    archive.edit_config(|text| listeners(&text, &[port], Some(tls_port), &[port, tls_port]));
     let server = archive.serve();
     let (addr, tls_addr) = (server.addr, server.tls_addrs[0]);
     assert_eq!((addr.port(), tls_addr.port()), (port, tls_port));
@@ -173,15 +175,7 @@ fn stalled_handshakes_are_cut_off() {
     let [proxy_port] = free_ports();
     let cert = TestCert::new("a");
     let mut archive = secure_archive("", Some(&cert));
-    archive.edit_config(|text| {
-        text.replacen(
-            "listen = [\"127.0.0.1:0\"]",
-            &format!(
-                "listen = [\"127.0.0.1:0\", \"127.0.0.1:{proxy_port}\"]\nproxy_protocol = [\"127.0.0.1:{proxy_port}\"]"
-            ),
-            1,
-        )
-    });
+    archive.edit_config(|text| listeners(&text, &[0, proxy_port], Some(0), &[proxy_port]));
     let server = archive.serve();
     let proxy_addr = SocketAddr::from(([127, 0, 0, 1], proxy_port));
 

@@ -209,7 +209,7 @@ pub fn parse(line: &[u8]) -> Result<Parsed, ParseError> {
     };
     let verb = verb.to_ascii_uppercase();
     let (row, consumed) = table::lookup(&verb, args)?;
-    let command = (row.parse)(&Args { line, words: &args[consumed..] })?;
+    let command = row.grammar.parse(&Args { line, words: &args[consumed..] })?;
     Ok(Parsed { row, command })
 }
 
@@ -243,30 +243,6 @@ pub(super) fn body(a: &Args<'_>) -> Result<Command, ParseError> {
 }
 pub(super) fn stat(a: &Args<'_>) -> Result<Command, ParseError> {
     retrieve(Retrieve::Stat, a.words)
-}
-pub(super) fn capabilities(a: &Args<'_>) -> Result<Command, ParseError> {
-    at_most(a.words, 1, Command::Capabilities)
-}
-pub(super) fn date(a: &Args<'_>) -> Result<Command, ParseError> {
-    exactly(a.words, 0, Command::Date)
-}
-pub(super) fn help(a: &Args<'_>) -> Result<Command, ParseError> {
-    exactly(a.words, 0, Command::Help)
-}
-pub(super) fn last(a: &Args<'_>) -> Result<Command, ParseError> {
-    exactly(a.words, 0, Command::Last)
-}
-pub(super) fn next(a: &Args<'_>) -> Result<Command, ParseError> {
-    exactly(a.words, 0, Command::Next)
-}
-pub(super) fn post(a: &Args<'_>) -> Result<Command, ParseError> {
-    exactly(a.words, 0, Command::Post)
-}
-pub(super) fn quit(a: &Args<'_>) -> Result<Command, ParseError> {
-    exactly(a.words, 0, Command::Quit)
-}
-pub(super) fn starttls(a: &Args<'_>) -> Result<Command, ParseError> {
-    exactly(a.words, 0, Command::StartTls)
 }
 pub(super) fn ihave(a: &Args<'_>) -> Result<Command, ParseError> {
     match a.words {
@@ -323,45 +299,18 @@ pub(super) fn hdr(a: &Args<'_>) -> Result<Command, ParseError> {
 pub(super) fn xhdr(a: &Args<'_>) -> Result<Command, ParseError> {
     hdr_spec(a, true)
 }
-fn list_wildmat(a: &Args<'_>, kind: fn(Option<String>) -> ListKind) -> Result<Command, ParseError> {
+pub(super) fn list_wildmat(a: &Args<'_>, kind: fn(Option<String>) -> ListKind) -> Result<Command, ParseError> {
     match a.words {
         [] => Ok(Command::List(kind(None))),
         [w] => Ok(Command::List(kind(Some(w.to_string())))),
         _ => Err(ParseError::Syntax("one wildmat at most")),
     }
 }
-fn list_bare(a: &Args<'_>, kind: ListKind) -> Result<Command, ParseError> {
+pub(super) fn list_bare(a: &Args<'_>, kind: &ListKind) -> Result<Command, ParseError> {
     match a.words {
-        [] => Ok(Command::List(kind)),
+        [] => Ok(Command::List(kind.clone())),
         _ => Err(ParseError::Syntax("unknown LIST keyword")),
     }
-}
-pub(super) fn list_active(a: &Args<'_>) -> Result<Command, ParseError> {
-    list_wildmat(a, ListKind::Active)
-}
-pub(super) fn list_active_times(a: &Args<'_>) -> Result<Command, ParseError> {
-    list_wildmat(a, ListKind::ActiveTimes)
-}
-pub(super) fn list_counts(a: &Args<'_>) -> Result<Command, ParseError> {
-    list_wildmat(a, ListKind::Counts)
-}
-pub(super) fn list_newsgroups(a: &Args<'_>) -> Result<Command, ParseError> {
-    list_wildmat(a, ListKind::Newsgroups)
-}
-pub(super) fn list_distrib_pats(a: &Args<'_>) -> Result<Command, ParseError> {
-    list_bare(a, ListKind::DistribPats)
-}
-pub(super) fn list_distributions(a: &Args<'_>) -> Result<Command, ParseError> {
-    list_bare(a, ListKind::Distributions)
-}
-pub(super) fn list_motd(a: &Args<'_>) -> Result<Command, ParseError> {
-    list_bare(a, ListKind::Motd)
-}
-pub(super) fn list_overview_fmt(a: &Args<'_>) -> Result<Command, ParseError> {
-    list_bare(a, ListKind::OverviewFmt)
-}
-pub(super) fn list_subscriptions(a: &Args<'_>) -> Result<Command, ParseError> {
-    list_bare(a, ListKind::Subscriptions)
 }
 pub(super) fn list_headers(a: &Args<'_>) -> Result<Command, ParseError> {
     match a.words {
@@ -457,11 +406,11 @@ fn rest_after(line: &str, n: usize) -> String {
     rest.strip_prefix([' ', '\t']).unwrap_or(rest).to_string()
 }
 
-fn exactly(args: &[&str], n: usize, cmd: Command) -> Result<Command, ParseError> {
+pub(super) fn exactly(args: &[&str], n: usize, cmd: Command) -> Result<Command, ParseError> {
     if args.len() == n { Ok(cmd) } else { Err(ParseError::Syntax("wrong number of arguments")) }
 }
 
-fn at_most(args: &[&str], n: usize, cmd: Command) -> Result<Command, ParseError> {
+pub(super) fn at_most(args: &[&str], n: usize, cmd: Command) -> Result<Command, ParseError> {
     if args.len() <= n { Ok(cmd) } else { Err(ParseError::Syntax("too many arguments")) }
 }
 

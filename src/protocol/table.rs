@@ -6,7 +6,7 @@
 //! [`Command`] variant) and a handler in `server::commands` (its arm in `dispatch`; the
 //! compiler refuses a variant without one).
 
-use super::command::{self as grammar, Command, ParseError};
+use super::command::{self as grammar, Command, ListKind, ParseError};
 
 /// The capability (RFC 3977 §5.2) a command belongs to, in the order CAPABILITIES lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -112,9 +112,34 @@ pub struct Row {
     pub when: When,
     pub kind: Kind,
     pub needs: Needs,
-    /// Parses the arguments (the words after the verb and keyword; the whole line for
-    /// commands whose last argument may hold spaces).
-    pub parse: fn(&Args<'_>) -> Result<Command, ParseError>,
+    /// How the arguments (the words after the verb and keyword) make the command.
+    pub grammar: Grammar,
+}
+
+/// A row's argument grammar.
+pub enum Grammar {
+    /// No arguments.
+    Bare(Command),
+    /// At most one word, ignored (CAPABILITIES' keyword: there is one list, §5.2.2).
+    IgnoredWord(Command),
+    /// A LIST keyword with an optional wildmat.
+    ListWildmat(fn(Option<String>) -> ListKind),
+    /// A LIST keyword without arguments.
+    ListBare(ListKind),
+    /// Its own parse function in `command.rs`.
+    Parse(fn(&Args<'_>) -> Result<Command, ParseError>),
+}
+
+impl Grammar {
+    pub fn parse(&self, args: &Args<'_>) -> Result<Command, ParseError> {
+        match self {
+            Grammar::Bare(command) => grammar::exactly(args.words, 0, command.clone()),
+            Grammar::IgnoredWord(command) => grammar::at_most(args.words, 1, command.clone()),
+            Grammar::ListWildmat(kind) => grammar::list_wildmat(args, *kind),
+            Grammar::ListBare(kind) => grammar::list_bare(args, kind),
+            Grammar::Parse(parse) => parse(args),
+        }
+    }
 }
 
 /// A command line split up for a row's parse function.
@@ -125,14 +150,8 @@ pub struct Args<'a> {
     pub words: &'a [&'a str],
 }
 
-const fn row(
-    name: &'static str,
-    usage: &'static str,
-    cap: Cap,
-    kind: Kind,
-    parse: fn(&Args<'_>) -> Result<Command, ParseError>,
-) -> Row {
-    Row { name, keyword: None, usage, cap, when: When::Always, kind, needs: Needs::Nothing, parse }
+const fn row(name: &'static str, usage: &'static str, cap: Cap, kind: Kind, grammar: Grammar) -> Row {
+    Row { name, keyword: None, usage, cap, when: When::Always, kind, needs: Needs::Nothing, grammar }
 }
 
 impl Row {
@@ -151,51 +170,54 @@ impl Row {
 }
 
 use Cap as C;
+use Grammar::{Bare, IgnoredWord, ListBare, ListWildmat, Parse};
 use Kind::{Auth, Listing, Quick};
 
 /// Every command the server answers, in HELP order.
 pub static COMMANDS: &[Row] = &[
-    row("ARTICLE", "[message-id|number]", C::Reader, Quick, grammar::article).needs_group(),
-    row("AUTHINFO", "password", C::Authinfo, Auth, grammar::auth_pass).keyword("PASS").when(When::AuthPossible),
-    row("AUTHINFO", "name", C::Authinfo, Quick, grammar::auth_user).keyword("USER").when(When::AuthPossible),
-    row("BODY", "[message-id|number]", C::Reader, Quick, grammar::body).needs_group(),
+    row("ARTICLE", "[message-id|number]", C::Reader, Quick, Parse(grammar::article)).needs_group(),
+    row("AUTHINFO", "password", C::Authinfo, Auth, Parse(grammar::auth_pass)).keyword("PASS").when(When::AuthPossible),
+    row("AUTHINFO", "name", C::Authinfo, Quick, Parse(grammar::auth_user)).keyword("USER").when(When::AuthPossible),
+    row("BODY", "[message-id|number]", C::Reader, Quick, Parse(grammar::body)).needs_group(),
     // A keyword argument is allowed and ignored: there is one capability list (§5.2.2).
-    row("CAPABILITIES", "[keyword]", C::None, Quick, grammar::capabilities),
-    row("COMPRESS", "DEFLATE", C::Compress, Quick, grammar::compress).when(When::NotCompressed),
-    row("DATE", "", C::Reader, Quick, grammar::date),
-    row("GROUP", "newsgroup", C::Reader, Quick, grammar::group),
-    row("HDR", "header [message-id|range]", C::Hdr, Listing, grammar::hdr).needs_group(),
-    row("HEAD", "[message-id|number]", C::Reader, Quick, grammar::head).needs_group(),
-    row("HELP", "", C::None, Quick, grammar::help),
-    row("IHAVE", "message-id", C::Ihave, Quick, grammar::ihave).when(When::Never),
-    row("LAST", "", C::Reader, Quick, grammar::last).needs_group(),
-    row("LIST", "[wildmat]", C::List, Listing, grammar::list_active).keyword("ACTIVE"),
-    row("LIST", "[wildmat]", C::List, Listing, grammar::list_active_times).keyword("ACTIVE.TIMES"),
-    row("LIST", "[wildmat]", C::List, Listing, grammar::list_counts).keyword("COUNTS"),
-    row("LIST", "", C::None, Listing, grammar::list_distrib_pats).keyword("DISTRIB.PATS"),
-    row("LIST", "", C::None, Listing, grammar::list_distributions).keyword("DISTRIBUTIONS"),
-    row("LIST", "[MSGID|RANGE]", C::List, Listing, grammar::list_headers).keyword("HEADERS"),
-    row("LIST", "", C::List, Listing, grammar::list_motd).keyword("MOTD").when(When::Motd),
-    row("LIST", "[wildmat]", C::List, Listing, grammar::list_newsgroups).keyword("NEWSGROUPS"),
-    row("LIST", "", C::List, Listing, grammar::list_overview_fmt).keyword("OVERVIEW.FMT"),
-    row("LIST", "", C::List, Listing, grammar::list_subscriptions).keyword("SUBSCRIPTIONS").when(When::Subscriptions),
-    row("LISTGROUP", "[newsgroup [range]]", C::Reader, Listing, grammar::listgroup).needs_group(),
-    row("MODE", "", C::None, Quick, grammar::mode_reader).keyword("READER"),
-    row("NEWGROUPS", "[yy]yymmdd hhmmss [GMT]", C::Reader, Listing, grammar::newgroups),
-    row("NEWNEWS", "wildmat [yy]yymmdd hhmmss [GMT]", C::NewNews, Listing, grammar::newnews),
-    row("NEXT", "", C::Reader, Quick, grammar::next).needs_group(),
-    row("OVER", "[message-id|range]", C::Over, Listing, grammar::over).needs_group(),
-    row("POST", "", C::Post, Quick, grammar::post).when(When::Posting),
-    row("QUIT", "", C::None, Quick, grammar::quit),
-    row("STARTTLS", "", C::StartTls, Quick, grammar::starttls).when(When::TlsPossible),
-    row("STAT", "[message-id|number]", C::Reader, Quick, grammar::stat).needs_group(),
-    row("XGTITLE", "[wildmat]", C::None, Listing, grammar::xgtitle).needs_group(),
-    row("XHDR", "header [message-id|range]", C::None, Listing, grammar::xhdr).needs_group(),
-    row("XOVER", "[message-id|range]", C::None, Listing, grammar::xover).needs_group(),
-    row("XPAT", "header message-id|range pattern", C::Xpat, Listing, grammar::xpat).needs_group(),
-    row("XPATH", "message-id", C::None, Listing, grammar::xpath),
-    row("XROVER", "[message-id|range]", C::None, Listing, grammar::xrover).needs_group(),
-    row("XTHREAD", "[message-id|number]", C::Xthread, Listing, grammar::xthread).needs_group(),
+    row("CAPABILITIES", "[keyword]", C::None, Quick, IgnoredWord(Command::Capabilities)),
+    row("COMPRESS", "DEFLATE", C::Compress, Quick, Parse(grammar::compress)).when(When::NotCompressed),
+    row("DATE", "", C::Reader, Quick, Bare(Command::Date)),
+    row("GROUP", "newsgroup", C::Reader, Quick, Parse(grammar::group)),
+    row("HDR", "header [message-id|range]", C::Hdr, Listing, Parse(grammar::hdr)).needs_group(),
+    row("HEAD", "[message-id|number]", C::Reader, Quick, Parse(grammar::head)).needs_group(),
+    row("HELP", "", C::None, Quick, Bare(Command::Help)),
+    row("IHAVE", "message-id", C::Ihave, Quick, Parse(grammar::ihave)).when(When::Never),
+    row("LAST", "", C::Reader, Quick, Bare(Command::Last)).needs_group(),
+    row("LIST", "[wildmat]", C::List, Listing, ListWildmat(ListKind::Active)).keyword("ACTIVE"),
+    row("LIST", "[wildmat]", C::List, Listing, ListWildmat(ListKind::ActiveTimes)).keyword("ACTIVE.TIMES"),
+    row("LIST", "[wildmat]", C::List, Listing, ListWildmat(ListKind::Counts)).keyword("COUNTS"),
+    row("LIST", "", C::None, Listing, ListBare(ListKind::DistribPats)).keyword("DISTRIB.PATS"),
+    row("LIST", "", C::None, Listing, ListBare(ListKind::Distributions)).keyword("DISTRIBUTIONS"),
+    row("LIST", "[MSGID|RANGE]", C::List, Listing, Parse(grammar::list_headers)).keyword("HEADERS"),
+    row("LIST", "", C::List, Listing, ListBare(ListKind::Motd)).keyword("MOTD").when(When::Motd),
+    row("LIST", "[wildmat]", C::List, Listing, ListWildmat(ListKind::Newsgroups)).keyword("NEWSGROUPS"),
+    row("LIST", "", C::List, Listing, ListBare(ListKind::OverviewFmt)).keyword("OVERVIEW.FMT"),
+    row("LIST", "", C::List, Listing, ListBare(ListKind::Subscriptions))
+        .keyword("SUBSCRIPTIONS")
+        .when(When::Subscriptions),
+    row("LISTGROUP", "[newsgroup [range]]", C::Reader, Listing, Parse(grammar::listgroup)).needs_group(),
+    row("MODE", "", C::None, Quick, Parse(grammar::mode_reader)).keyword("READER"),
+    row("NEWGROUPS", "[yy]yymmdd hhmmss [GMT]", C::Reader, Listing, Parse(grammar::newgroups)),
+    row("NEWNEWS", "wildmat [yy]yymmdd hhmmss [GMT]", C::NewNews, Listing, Parse(grammar::newnews)),
+    row("NEXT", "", C::Reader, Quick, Bare(Command::Next)).needs_group(),
+    row("OVER", "[message-id|range]", C::Over, Listing, Parse(grammar::over)).needs_group(),
+    row("POST", "", C::Post, Quick, Bare(Command::Post)).when(When::Posting),
+    row("QUIT", "", C::None, Quick, Bare(Command::Quit)),
+    row("STARTTLS", "", C::StartTls, Quick, Bare(Command::StartTls)).when(When::TlsPossible),
+    row("STAT", "[message-id|number]", C::Reader, Quick, Parse(grammar::stat)).needs_group(),
+    row("XGTITLE", "[wildmat]", C::None, Listing, Parse(grammar::xgtitle)).needs_group(),
+    row("XHDR", "header [message-id|range]", C::None, Listing, Parse(grammar::xhdr)).needs_group(),
+    row("XOVER", "[message-id|range]", C::None, Listing, Parse(grammar::xover)).needs_group(),
+    row("XPAT", "header message-id|range pattern", C::Xpat, Listing, Parse(grammar::xpat)).needs_group(),
+    row("XPATH", "message-id", C::None, Listing, Parse(grammar::xpath)),
+    row("XROVER", "[message-id|range]", C::None, Listing, Parse(grammar::xrover)).needs_group(),
+    row("XTHREAD", "[message-id|number]", C::Xthread, Listing, Parse(grammar::xthread)).needs_group(),
 ];
 
 /// The message for a keyword command whose keyword is not in the table.
