@@ -12,39 +12,43 @@ fn matching(ctx: &Context, state: &State, pattern: Option<&str>) -> Result<Vec<(
     Ok(ctx.groups(state)?.into_iter().filter(|(name, _)| wildmat.matches(name)).collect())
 }
 
-/// LIST ACTIVE: `group high low status`.
-pub(super) fn active(ctx: &Context, state: &State, pattern: Option<&str>, out: &mut Vec<u8>) -> Answer {
+/// A LIST answer of one line per group this session may read whose name matches `pattern`.
+fn per_group(
+    ctx: &Context,
+    state: &State,
+    pattern: Option<&str>,
+    listing: Listing,
+    out: &mut Vec<u8>,
+    line: impl Fn(&str, &GroupMeta) -> String,
+) -> Answer {
     let groups = matching(ctx, state, pattern)?;
-    Status::ListFollows(Listing::Active).write(out);
+    Status::ListFollows(listing).write(out);
     for (name, meta) in groups {
-        // An archive takes no posts: status `n`, as public-inbox sends.
-        block::line_fmt(out, format_args!("{name} {} {} n", meta.high, meta.low));
+        block::line(out, line(&name, &meta).as_bytes());
     }
     block::end(out);
     Ok(Flow::Continue)
+}
+
+/// LIST ACTIVE: `group high low status`. An archive takes no posts: status `n`, as
+/// public-inbox sends.
+pub(super) fn active(ctx: &Context, state: &State, pattern: Option<&str>, out: &mut Vec<u8>) -> Answer {
+    per_group(ctx, state, pattern, Listing::Active, out, |name, meta| format!("{name} {} {} n", meta.high, meta.low))
 }
 
 /// LIST ACTIVE.TIMES: `group created creator`.
 pub(super) fn active_times(ctx: &Context, state: &State, pattern: Option<&str>, out: &mut Vec<u8>) -> Answer {
-    let groups = matching(ctx, state, pattern)?;
-    Status::ListFollows(Listing::ActiveTimes).write(out);
-    for (name, meta) in groups {
-        let creator = ctx.groups.get(&name).and_then(|g| g.address.as_deref()).unwrap_or("listnews");
-        block::line_fmt(out, format_args!("{name} {} {creator}", meta.created));
-    }
-    block::end(out);
-    Ok(Flow::Continue)
+    per_group(ctx, state, pattern, Listing::ActiveTimes, out, |name, meta| {
+        let creator = ctx.groups.get(name).and_then(|g| g.address.as_deref()).unwrap_or("listnews");
+        format!("{name} {} {creator}", meta.created)
+    })
 }
 
 /// LIST COUNTS (RFC 6048 §2.2): like ACTIVE, with the count before the status.
 pub(super) fn counts(ctx: &Context, state: &State, pattern: Option<&str>, out: &mut Vec<u8>) -> Answer {
-    let groups = matching(ctx, state, pattern)?;
-    Status::ListFollows(Listing::Counts).write(out);
-    for (name, meta) in groups {
-        block::line_fmt(out, format_args!("{name} {} {} {} n", meta.high, meta.low, meta.count));
-    }
-    block::end(out);
-    Ok(Flow::Continue)
+    per_group(ctx, state, pattern, Listing::Counts, out, |name, meta| {
+        format!("{name} {} {} {} n", meta.high, meta.low, meta.count)
+    })
 }
 
 /// LIST NEWSGROUPS.
