@@ -2,6 +2,7 @@
 """Benchmarks listnews side by side with public-inbox-nntpd and INN's nnrpd on one archive.
 
     bench/run.py [--epoch DIR] [--runs 5] [--seconds 10] [--peers listnews,public-inbox,inn,inn-nodelay]
+                 [--baseline BIN_DIR] [--out DIR]
 
 Loads the same public-inbox epoch (default: the selinux bundle in ../shared, cloned to
 /tmp/bench) into each server (peers through bench/peers/*.sh), starts them all on loopback,
@@ -10,13 +11,15 @@ servers in turn within each run so that they share the machine's noisy spells, a
 medians, with ratios to each peer, to bench/results/results.md and bench/results/chart.png.
 `inn-nodelay` is INN's nnrpd on the same store, with TCP_NODELAY set on its sockets by an
 LD_PRELOAD shim (bench/peers/nodelay.c): INN without its 40 ms Nagle stalls.
+`--baseline BIN_DIR` adds `listnews-base`, the listnews binary in BIN_DIR (another build), as
+one more peer: a change's figures against the code before it, in the same run.
 """
 import argparse, json, os, platform, shutil, socket, statistics, subprocess, sys, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = "/tmp/bench"
 GROUP = "org.kernel.vger.selinux"
-PORTS = {"listnews": 11119, "public-inbox": 11120, "inn": 11121, "inn-nodelay": 11122}
+PORTS = {"listnews": 11119, "public-inbox": 11120, "inn": 11121, "inn-nodelay": 11122, "listnews-base": 11123}
 SCENARIOS = [
     ("import", "import (messages/s)", "msgs_per_s", True),
     ("store", "store size / raw mail", "ratio", False),
@@ -72,11 +75,10 @@ def du(path):
 
 
 class Listnews:
-    name = "listnews"
-
-    def __init__(self, bin_dir, work=None, port=None):
+    def __init__(self, bin_dir, work=None, port=None, name="listnews"):
+        self.name = name
         self.bin = os.path.join(bin_dir, "listnews")
-        self.dir = work or os.path.join(WORK, "listnews")
+        self.dir = work or os.path.join(WORK, name)
         self.cfg = os.path.join(self.dir, "listnews.toml")
         self.port = port or PORTS[self.name]
 
@@ -171,11 +173,14 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=10)
     ap.add_argument("--peers", default="listnews,public-inbox,inn,inn-nodelay")
+    ap.add_argument("--baseline", metavar="BIN_DIR",
+                    help="also measure the listnews binary in BIN_DIR as `listnews-base` (another build)")
+    ap.add_argument("--out", default=os.path.join(ROOT, "bench/results"), help="where results go")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite results.md and chart.png from results.json, measuring nothing")
     a = ap.parse_args()
     if a.report_only:
-        with open(os.path.join(ROOT, "bench/results/results.json")) as f:
+        with open(os.path.join(a.out, "results.json")) as f:
             results = json.load(f)
         a.runs = results.pop("_runs", a.runs)
         write(results, results.pop("_raw_bytes"), a)
@@ -188,6 +193,8 @@ def main():
     bin_dir = os.path.join(ROOT, "target/release")
     raw = raw_size(a.epoch)
     servers = [Listnews(bin_dir) if n == "listnews" else Peer(n) for n in a.peers.split(",")]
+    if a.baseline:
+        servers.append(Listnews(os.path.abspath(a.baseline), name="listnews-base"))
     results = {srv.name: {} for srv in servers}
     messages = None
     # Loading and start-up: one server at a time (each is alone on the machine then).
@@ -242,7 +249,7 @@ def main():
 
 
 def write(results, raw, a):
-    out_dir = os.path.join(ROOT, "bench/results")
+    out_dir = a.out
     os.makedirs(out_dir, exist_ok=True)
     json.dump({**results, "_raw_bytes": raw, "_runs": a.runs}, open(os.path.join(out_dir, "results.json"), "w"), indent=1)
     floor = results.pop("_floor", None)

@@ -1,4 +1,6 @@
-//! Sources -> parsed, routed, deduplicated messages -> the store.
+//! Sources -> parsed, routed, deduplicated messages -> the store. The sources: [`mbox`]
+//! files, Maildirs (here), [`public_inbox`] epochs and inboxes, and an upstream NNTP group
+//! ([`pull`]); [`message`] normalises one message.
 //!
 //! Rules (README "Import rules"):
 //! - Routing: `--group` puts everything in one group; otherwise a message goes to every

@@ -1,5 +1,9 @@
 //! The NNTP server: plain, STARTTLS and implicit-TLS listeners, the PROXY protocol,
 //! connection limits, one tokio task per connection, reload and graceful stop.
+//!
+//! - [`commands`]: one handler per row of the command table, and the shared context.
+//! - `session`: one connection: framing, parsing once, running commands where their row says.
+//! - `stream`: the transports (TCP, TLS, DEFLATE) behind one type; `tls`: certificates.
 
 pub mod commands;
 mod session;
