@@ -10,10 +10,7 @@ use crate::kit::*;
 /// unknown user, 281, then 502; 483 over plaintext unless allowed.
 #[test]
 fn authinfo_user_pass() {
-    let cert = TestCert::new("a");
-    let archive = secure_archive("", Some(&cert));
-    let server = archive.serve();
-    let config = client_config(&[&cert]);
+    let Secure { cert: _, archive: _, server, config } = secure_server("");
 
     let mut c = Client::tls(server.tls_addrs[0], &config);
     c.expect("AUTHINFO PASS wonderland", 482); // "PASS without USER"
@@ -82,10 +79,7 @@ fn xref_of(over_line: &str) -> &str {
 /// Newsgroups of cross-posted articles); readable by its reader; 411 for another user.
 #[test]
 fn private_groups() {
-    let cert = TestCert::new("a");
-    let archive = secure_archive("", Some(&cert));
-    let server = archive.serve();
-    let config = client_config(&[&cert]);
+    let Secure { cert: _, archive, server, config } = secure_server("");
 
     let mut anon = Client::connect(server.addr);
     anon.expect("GROUP example.list-1", 480);

@@ -35,10 +35,7 @@ fn closed_within(stream: &mut impl Read, secs: u64) -> Result<Duration, String> 
 /// `max_connections`: the same for the total.
 #[test]
 fn connection_limits() {
-    let cert = TestCert::new("a");
-    let archive = secure_archive("max_connections_per_ip = 2\n", Some(&cert));
-    let server = archive.serve();
-    let config = client_config(&[&cert]);
+    let Secure { cert: _, archive: _, server, config } = secure_server("max_connections_per_ip = 2\n");
     let mut c1 = Client::connect(server.addr);
     let mut c2 = Client::tls(server.tls_addrs[0], &config);
     assert!(c1.greeting.starts_with("201") && c2.greeting.starts_with("201"));

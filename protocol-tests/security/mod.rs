@@ -17,6 +17,7 @@ mod tls;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::kit::*;
 
@@ -74,6 +75,22 @@ fn secure_archive(server: &str, cert: Option<&TestCert>) -> Archive {
     let stats = archive.import(None, &[&small_mbox(archive.dir.path())]);
     assert_eq!(stats.stored, 6, "{stats:?}");
     archive
+}
+
+/// A [`secure_archive`] with a certificate, served, and a client config that trusts it.
+struct Secure {
+    cert: TestCert,
+    archive: Archive,
+    server: TestServer,
+    config: Arc<rustls::ClientConfig>,
+}
+
+fn secure_server(server: &str) -> Secure {
+    let cert = TestCert::new("a");
+    let archive = secure_archive(server, Some(&cert));
+    let server = archive.serve();
+    let config = client_config(&[&cert]);
+    Secure { cert, archive, server, config }
 }
 
 /// `N` distinct ports that were free a moment ago (for configs that must name a listener

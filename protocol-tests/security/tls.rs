@@ -47,10 +47,7 @@ fn implicit_tls_listener() {
 /// again; AUTHINFO offered without USER before TLS and as AUTHINFO USER after.
 #[test]
 fn starttls_upgrades_and_resets_the_session() {
-    let cert = TestCert::new("a");
-    let archive = secure_archive("", Some(&cert));
-    let server = archive.serve();
-    let config = client_config(&[&cert]);
+    let Secure { cert, archive: _, server, config } = secure_server("");
 
     let mut c = Client::connect(server.addr);
     let caps = c.capabilities();

@@ -250,11 +250,15 @@ pub(super) fn ihave(a: &Args<'_>) -> Result<Command, ParseError> {
         _ => Err(ParseError::Syntax("IHAVE needs a message-id")),
     }
 }
-pub(super) fn group(a: &Args<'_>) -> Result<Command, ParseError> {
+/// Exactly one word, made into the command by `make`; otherwise `why`.
+fn one_word(a: &Args<'_>, why: &'static str, make: impl FnOnce(&str) -> Command) -> Result<Command, ParseError> {
     match a.words {
-        [group] => Ok(Command::Group(group.to_string())),
-        _ => Err(ParseError::Syntax("GROUP needs one newsgroup name")),
+        [word] => Ok(make(word)),
+        _ => Err(ParseError::Syntax(why)),
     }
+}
+pub(super) fn group(a: &Args<'_>) -> Result<Command, ParseError> {
+    one_word(a, "GROUP needs one newsgroup name", |g| Command::Group(g.to_string()))
 }
 pub(super) fn listgroup(a: &Args<'_>) -> Result<Command, ParseError> {
     match a.words {
@@ -321,10 +325,7 @@ pub(super) fn list_headers(a: &Args<'_>) -> Result<Command, ParseError> {
     }
 }
 pub(super) fn auth_user(a: &Args<'_>) -> Result<Command, ParseError> {
-    match a.words {
-        [name] => Ok(Command::AuthUser(name.to_string())),
-        _ => Err(ParseError::Syntax("AUTHINFO USER name|PASS password")),
-    }
+    one_word(a, "AUTHINFO USER name|PASS password", |name| Command::AuthUser(name.to_string()))
 }
 pub(super) fn auth_pass(a: &Args<'_>) -> Result<Command, ParseError> {
     match a.words {
@@ -334,10 +335,7 @@ pub(super) fn auth_pass(a: &Args<'_>) -> Result<Command, ParseError> {
     }
 }
 pub(super) fn compress(a: &Args<'_>) -> Result<Command, ParseError> {
-    match a.words {
-        [alg] => Ok(Command::Compress(alg.to_ascii_uppercase())),
-        _ => Err(ParseError::Syntax("COMPRESS DEFLATE")),
-    }
+    one_word(a, "COMPRESS DEFLATE", |alg| Command::Compress(alg.to_ascii_uppercase()))
 }
 pub(super) fn xgtitle(a: &Args<'_>) -> Result<Command, ParseError> {
     match a.words {
