@@ -48,6 +48,21 @@ pub struct ServerConfig {
     /// Allow AUTHINFO over a connection without TLS (passwords in the clear).
     #[serde(default)]
     pub allow_plaintext_auth: bool,
+    /// Memory (MiB) password checks may use at once: as many run in parallel as this holds
+    /// hashes of the configured cost (at least one).
+    #[serde(default = "default_auth_memory_mb")]
+    pub auth_memory_mb: u64,
+    /// Password checks that may wait for a free checker; past it a client gets 403.
+    #[serde(default = "default_auth_queue")]
+    pub auth_queue: usize,
+    /// Failed AUTHINFO attempts after which a connection's next command gets 400 and it is
+    /// closed.
+    #[serde(default = "default_auth_failures_per_connection")]
+    pub auth_failures_per_connection: u32,
+    /// Failed AUTHINFO attempts from one address within 15 minutes after which its attempts
+    /// are no longer checked (answered 481 after the longest delay).
+    #[serde(default = "default_auth_failures_per_address")]
+    pub auth_failures_per_address: u32,
     /// Used in the greeting, in Path and in Xref.
     pub hostname: String,
     /// The sled store; relative paths are relative to the config file's folder.
@@ -114,6 +129,22 @@ fn default_listen() -> Vec<SocketAddr> {
 
 fn default_reserve_free_mb() -> u64 {
     64
+}
+
+fn default_auth_memory_mb() -> u64 {
+    64
+}
+
+fn default_auth_queue() -> usize {
+    64
+}
+
+fn default_auth_failures_per_connection() -> u32 {
+    3
+}
+
+fn default_auth_failures_per_address() -> u32 {
+    20
 }
 
 fn default_max_connections() -> usize {
@@ -242,6 +273,13 @@ impl Config {
         if server.idle_timeout_secs < 180 {
             let line = find_line(text, "idle_timeout_secs");
             return Err(invalid(line, "idle_timeout_secs must be at least 180 (RFC 3977 §3.1)".into()));
+        }
+        if server.auth_failures_per_connection == 0 || server.auth_failures_per_address == 0 || server.auth_queue == 0 {
+            let line = find_line(text, "auth_");
+            return Err(invalid(
+                line,
+                "auth_queue, auth_failures_per_connection and auth_failures_per_address must be at least 1".into(),
+            ));
         }
         if server.max_connections == 0 || server.max_connections_per_ip == 0 {
             let line = find_line(text, "max_connections");

@@ -55,7 +55,7 @@ fuzz_target!(|data: &[u8]| {
                     out.clear();
                 }
             }
-            Flow::Quit | Flow::StartTls | Flow::Compress => break,
+            Flow::Quit | Flow::StartTls | Flow::Compress | Flow::Authenticate(_) => break,
             Flow::Continue => {}
         }
     }

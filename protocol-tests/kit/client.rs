@@ -150,6 +150,18 @@ pub fn tcp(addr: SocketAddr) -> TcpStream {
     s
 }
 
+/// A TCP connection to `addr` from the local address `source` (any of 127.0.0.0/8 on
+/// loopback): many clients, many addresses, one machine.
+pub fn tcp_from(addr: SocketAddr, source: std::net::IpAddr) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    socket.bind(&SocketAddr::new(source, 0).into()).unwrap_or_else(|e| panic!("bind {source}: {e}"));
+    socket.connect(&addr.into()).unwrap_or_else(|e| panic!("connect to {addr} from {source}: {e}"));
+    let s: TcpStream = socket.into();
+    s.set_read_timeout(Some(Duration::from_secs(30))).expect("timeout");
+    s.set_nodelay(true).expect("nodelay");
+    s
+}
+
 /// Completes a TLS handshake with the server at 127.0.0.1 over `tcp`.
 pub fn handshake(tcp: TcpStream, config: &Arc<rustls::ClientConfig>) -> std::io::Result<Box<TlsStream>> {
     let name = ServerName::try_from("127.0.0.1".to_string()).expect("server name");
@@ -184,6 +196,11 @@ impl Client {
     /// A plain connection.
     pub fn connect(addr: SocketAddr) -> Client {
         Client::over(Io::Plain(tcp(addr)))
+    }
+
+    /// A plain connection from the local address `source`.
+    pub fn connect_from(addr: SocketAddr, source: std::net::IpAddr) -> Client {
+        Client::over(Io::Plain(tcp_from(addr, source)))
     }
 
     /// An implicit-TLS connection.

@@ -147,9 +147,15 @@ impl Archive {
         self.config = Config::load(&path).expect("config");
     }
 
-    /// Starts `listnews serve` on this archive as a child process.
+    /// Starts `listnews serve` on this archive as a child process (logging warnings and
+    /// errors to `server.log` beside the config).
     pub fn spawn(&self) -> Served {
-        Served::start(&self.config_path())
+        Served::start(&self.config_path(), "warn")
+    }
+
+    /// [`Archive::spawn`] with another log level (`RUST_LOG`).
+    pub fn spawn_logging(&self, level: &str) -> Served {
+        Served::start(&self.config_path(), level)
     }
 
     /// Starts the server on this archive.
@@ -260,12 +266,13 @@ pub struct Served {
 impl Served {
     /// Starts `listnews serve --config CONFIG` and reads the address lines it prints (one per
     /// listener in the config) before anything else.
-    pub fn start(config: &Path) -> Served {
+    pub fn start(config: &Path, log_level: &str) -> Served {
         let listeners = Config::load(config).expect("config");
         let expected = listeners.server.listen.len() + listeners.server.listen_tls.len();
         let log = std::fs::File::create(config.with_file_name("server.log")).expect("log");
         let mut child = listnews(&["serve", "--config"])
             .arg(config)
+            .env("RUST_LOG", log_level)
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()

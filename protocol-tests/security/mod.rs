@@ -6,9 +6,11 @@
 //! - `tls`: NNTPS, STARTTLS, the injection guard, nntplib over both.
 //! - `compress`: COMPRESS DEFLATE over plain and TLS.
 //! - `auth`: AUTHINFO, `listnews passwd`, private groups.
+//! - `attack`: AUTHINFO under attack: memory, delays, disconnects, logs.
 //! - `limits`: connection caps, the PROXY protocol, stalled handshakes.
 //! - `signals`: stuck readers, SIGTERM, SIGHUP.
 
+mod attack;
 mod auth;
 mod compress;
 mod limits;

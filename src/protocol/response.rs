@@ -98,6 +98,10 @@ pub enum Status {
     TooManyFromAddress,
     /// 403: a store failure (logged); the session goes on.
     Fault,
+    /// 403: the password-check queue is full.
+    AuthBusy,
+    /// 400: too many failed AUTHINFO attempts on this connection; it is closed.
+    TooManyAuthFailures,
     /// 411
     NoSuchGroup(String),
     /// 412
@@ -178,8 +182,8 @@ impl Status {
             DescriptionsFollow => 282,
             PasswordRequired => 381,
             ContinueWithTls => 382,
-            ShuttingDown | IdleTimeout | TooManyConnections | TooManyFromAddress => 400,
-            Fault => 403,
+            ShuttingDown | IdleTimeout | TooManyConnections | TooManyFromAddress | TooManyAuthFailures => 400,
+            Fault | AuthBusy => 403,
             NoSuchGroup(_) => 411,
             NoGroupSelected => 412,
             NoCurrentArticle => 420,
@@ -272,6 +276,8 @@ impl fmt::Display for Status {
             TooManyConnections => f.write_str("Too many connections, try again later"),
             TooManyFromAddress => f.write_str("Too many connections from your address"),
             Fault => f.write_str("Internal fault; try again later"),
+            AuthBusy => f.write_str("Too many authentication requests; try again later"),
+            TooManyAuthFailures => f.write_str("Too many authentication failures; closing connection"),
             NoSuchGroup(name) => write!(f, "No such newsgroup: {name}"),
             NoGroupSelected => f.write_str("No newsgroup selected"),
             NoCurrentArticle => f.write_str("Current article number is invalid"),

@@ -5,6 +5,7 @@
 //! - `session`: one connection: framing, parsing once, running commands where their row says.
 //! - `stream`: the transports (TCP, TLS, DEFLATE) behind one type; `tls`: certificates.
 
+pub mod auth;
 pub mod commands;
 mod session;
 mod stream;
@@ -50,6 +51,8 @@ pub struct Shared {
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     active: AtomicUsize,
     drained: Notify,
+    /// Authentication failures by address and user name (kept across reloads).
+    limiter: auth::Limiter,
 }
 
 impl Shared {
@@ -141,6 +144,7 @@ impl Server {
             per_ip: Mutex::new(HashMap::new()),
             active: AtomicUsize::new(0),
             drained: Notify::new(),
+            limiter: auth::Limiter::default(),
         });
         let mut server = Server { addrs: Vec::new(), tls_addrs: Vec::new(), shared, store, stop, tasks: Vec::new() };
         for (addrs, tls) in [(&config.server.listen, false), (&config.server.listen_tls, true)] {
@@ -316,7 +320,7 @@ async fn serve_connection(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
     };
     tracing::debug!(%client, tls, "connected");
     let idle = shared.limits().idle;
-    if let Err(e) = Box::pin(Session::new(stream, shared, tls, idle).run()).await {
+    if let Err(e) = Box::pin(Session::new(stream, shared, client, tls, idle).run()).await {
         tracing::debug!(%client, error = %e, "session ended with an error");
     }
     tracing::debug!(%client, "disconnected");

@@ -7,13 +7,15 @@
 //! and each chunk is written (waiting on the socket) before the next is made.
 
 use std::collections::VecDeque;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::Shared;
-use super::commands::{self, CHUNK, Cursor, Flow, State};
+use super::auth::{self, Verdict};
+use super::commands::{self, CHUNK, Cursor, Flow, PendingAuth, State};
 use super::stream::{BoxStream, Deflated, nothing};
 use crate::protocol::command::{MAX_LINE, Parsed, parse};
 use crate::protocol::table::Kind;
@@ -39,7 +41,8 @@ impl Input {
     /// May it run on the session's own thread? Unparsable lines only produce an error status.
     fn is_quick(&self) -> bool {
         match self {
-            Input::Command(Ok(parsed)) => parsed.row.kind == Kind::Quick,
+            // A password check only starts here: the hashing runs in the password pool.
+            Input::Command(Ok(parsed)) => matches!(parsed.row.kind, Kind::Quick | Kind::Auth),
             Input::Command(Err(_)) | Input::TooLong => true,
         }
     }
@@ -48,6 +51,8 @@ impl Input {
 pub struct Session {
     stream: BoxStream,
     shared: Arc<Shared>,
+    /// The client's address (from the PROXY header behind a proxy).
+    client: SocketAddr,
     state: State,
     inbuf: Vec<u8>,
     queue: VecDeque<Input>,
@@ -59,10 +64,11 @@ pub struct Session {
 }
 
 impl Session {
-    pub fn new(stream: BoxStream, shared: Arc<Shared>, tls: bool, idle_timeout: Duration) -> Self {
+    pub fn new(stream: BoxStream, shared: Arc<Shared>, client: SocketAddr, tls: bool, idle_timeout: Duration) -> Self {
         Session {
             stream,
             shared,
+            client,
             state: State::fresh(tls),
             inbuf: Vec::new(),
             queue: VecDeque::new(),
@@ -223,8 +229,62 @@ impl Session {
                 self.send(&out).await?;
                 return Ok(!self.start_compression());
             }
+            Flow::Authenticate(pending) => {
+                self.send(&out).await?;
+                let answer = Box::pin(self.authenticate(pending)).await;
+                self.send(&answer).await?;
+            }
         }
         Ok(false)
+    }
+
+    /// Checks a password in the password pool and answers AUTHINFO PASS. A failure is counted
+    /// against the connection, the address and the user name, and answered after a delay that
+    /// grows with them; an address past its budget is not checked at all. Every outcome is
+    /// logged on one line (the format `docs/fail2ban.md` matches).
+    async fn authenticate(&mut self, pending: PendingAuth) -> Vec<u8> {
+        let ctx = self.shared.context();
+        let address = self.client.ip();
+        let limiter = &self.shared.limiter;
+        let (by_address, by_user) = limiter.failures(address, &pending.user);
+        let verdict = if by_address >= ctx.auth_failures_per_address {
+            None
+        } else {
+            let suspicion = by_address.saturating_add(by_user).saturating_add(self.state.auth_failures);
+            Some(ctx.auth_pool().check(pending.credential.clone(), &pending.password, suspicion).await)
+        };
+        let user = pending.user.clone();
+        let shown = user.escape_debug().to_string();
+        let mut out = Vec::new();
+        match verdict {
+            Some(Verdict::Accepted) => {
+                tracing::info!("auth: accepted address={address} user=\"{shown}\"");
+                commands::finish_auth(&mut self.state, user, Verdict::Accepted, &mut out);
+            }
+            Some(Verdict::Busy) => {
+                tracing::warn!("auth: refused address={address} user=\"{shown}\" reason=busy");
+                // Not a failure of the password, but no instant retry either.
+                tokio::time::sleep(auth::BASE_DELAY).await;
+                commands::finish_auth(&mut self.state, user, Verdict::Busy, &mut out);
+            }
+            Some(Verdict::Rejected) | None => {
+                let reason = match verdict {
+                    None => "address-blocked",
+                    _ if ctx.knows_user(&user) => "bad-password",
+                    _ => "unknown-user",
+                };
+                let (by_address, by_user) = limiter.failed(address, &user);
+                let worst = by_address.max(by_user).max(self.state.auth_failures + 1);
+                let delay = if verdict.is_none() { auth::MAX_DELAY } else { auth::delay(worst) };
+                tracing::warn!(
+                    "auth: failed address={address} user=\"{shown}\" reason={reason} failures={worst} delay_ms={}",
+                    delay.as_millis()
+                );
+                tokio::time::sleep(delay).await;
+                commands::finish_auth(&mut self.state, user, Verdict::Rejected, &mut out);
+            }
+        }
+        out
     }
 
     /// Sends a long response chunk by chunk, the first chunk together with what came before.

@@ -1,8 +1,9 @@
 //! CAPABILITIES, HELP, DATE, MODE READER, QUIT, POST, IHAVE, AUTHINFO, STARTTLS and COMPRESS:
 //! what the server offers, who the client is, and the session's transport.
 
-use super::{Answer, Context, Flow, State};
+use super::{Answer, Context, Flow, PendingAuth, State};
 use crate::protocol::{Status, block, table};
+use crate::server::auth::Verdict;
 
 pub(super) fn capabilities(ctx: &Context, state: &mut State, out: &mut Vec<u8>) -> Answer {
     state.sent_capabilities = true;
@@ -62,7 +63,8 @@ fn may_authenticate(ctx: &Context, state: &State) -> Result<(), Status> {
     Ok(())
 }
 
-/// AUTHINFO USER.
+/// AUTHINFO USER: the name is kept for PASS (any name: an unknown one fails at PASS, as a
+/// wrong password does).
 pub(super) fn auth_user(ctx: &Context, state: &mut State, name: String, out: &mut Vec<u8>) -> Answer {
     may_authenticate(ctx, state)?;
     state.pending_user = Some(name);
@@ -70,23 +72,31 @@ pub(super) fn auth_user(ctx: &Context, state: &mut State, name: String, out: &mu
     Ok(Flow::Continue)
 }
 
-/// AUTHINFO PASS.
-pub(super) fn auth_pass(ctx: &Context, state: &mut State, password: &str, out: &mut Vec<u8>) -> Answer {
+/// AUTHINFO PASS: the checks that need no hashing, then the password goes to the session to
+/// be checked in the password pool ([`Flow::Authenticate`]). An unknown user name is checked
+/// against a decoy of the same cost.
+pub(super) fn auth_pass(ctx: &Context, state: &mut State, password: String) -> Answer {
     may_authenticate(ctx, state)?;
-    let name = state.pending_user.take().ok_or(Status::AuthOutOfSequence)?;
-    let ok = ctx.users.get(&name).is_some_and(|hash| {
-        use argon2::PasswordVerifier;
-        argon2::PasswordHash::new(hash)
-            .is_ok_and(|h| argon2::Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
-    });
-    if !ok {
-        tracing::info!(user = name, "authentication failed");
-        return Err(Status::AuthFailed.into());
+    let user = state.pending_user.take().ok_or(Status::AuthOutOfSequence)?;
+    // No users configured at all: nothing to check against.
+    let credential = ctx.credentials.for_user(&user).ok_or(Status::AuthFailed)?;
+    Ok(Flow::Authenticate(PendingAuth { user, credential, password: password.into_bytes() }))
+}
+
+/// The answer to AUTHINFO PASS once the password was checked: 281 (the session is that user
+/// now), 481, or 403 when the check could not be made.
+pub fn finish_auth(state: &mut State, user: String, verdict: Verdict, out: &mut Vec<u8>) {
+    match verdict {
+        Verdict::Accepted => {
+            state.user = Some(user);
+            Status::AuthAccepted.write(out);
+        }
+        Verdict::Rejected => {
+            state.auth_failures += 1;
+            Status::AuthFailed.write(out);
+        }
+        Verdict::Busy => Status::AuthBusy.write(out),
     }
-    tracing::info!(user = name, "authenticated");
-    state.user = Some(name);
-    Status::AuthAccepted.write(out);
-    Ok(Flow::Continue)
 }
 
 /// STARTTLS (RFC 4642).

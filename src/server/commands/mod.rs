@@ -13,7 +13,7 @@
 //! and are sent in chunks.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::config::{Config, GroupConfig};
 use crate::protocol::command::{ArticleRef, Command, ListKind, ParseError, Parsed};
@@ -22,11 +22,14 @@ use crate::protocol::table::{Needs, Offer};
 use crate::protocol::{Status, Wildmat};
 use crate::store::{ArticleMeta, GroupMeta, Store, StoreError};
 
+use super::auth::{Credential, Credentials, Pool};
+
 mod articles;
 mod info;
 mod lists;
 mod over;
 
+pub use info::finish_auth;
 pub use over::resume;
 
 /// Stop adding to a response buffer past this size; the rest follows in the next chunk.
@@ -38,8 +41,17 @@ pub struct Context {
     pub hostname: String,
     groups: HashMap<String, GroupConfig>,
     motd: Option<String>,
-    /// User name -> password hash.
-    users: HashMap<String, String>,
+    /// The users' password hashes, parsed.
+    credentials: Credentials,
+    /// The password-check threads, started on the first AUTHINFO PASS.
+    auth_pool: OnceLock<Pool>,
+    /// The password-check memory budget (bytes) and queue length.
+    auth_memory: usize,
+    auth_queue: usize,
+    /// Failures after which a connection is closed, and after which an address's attempts
+    /// are no longer checked.
+    pub auth_failures_per_connection: u32,
+    pub auth_failures_per_address: u32,
     allow_plaintext_auth: bool,
     /// A certificate is configured, so STARTTLS can be offered.
     tls_available: bool,
@@ -104,7 +116,12 @@ impl Context {
             hostname: config.server.hostname.clone(),
             groups,
             motd: config.server.motd.clone(),
-            users: config.users.iter().map(|u| (u.name.clone(), u.password_hash.clone())).collect(),
+            credentials: Credentials::new(config.users.iter().map(|u| (u.name.as_str(), u.password_hash.as_str()))),
+            auth_pool: OnceLock::new(),
+            auth_memory: usize::try_from(config.server.auth_memory_mb << 20).unwrap_or(usize::MAX),
+            auth_queue: config.server.auth_queue,
+            auth_failures_per_connection: config.server.auth_failures_per_connection,
+            auth_failures_per_address: config.server.auth_failures_per_address,
             allow_plaintext_auth: config.server.allow_plaintext_auth,
             tls_available: config.server.tls_cert.is_some(),
             private,
@@ -118,13 +135,27 @@ impl Context {
             motd: self.motd.is_some(),
             subscriptions: self.groups.values().any(|g| g.subscribe),
             tls_configured: self.tls_available,
-            users: !self.users.is_empty(),
+            users: !self.credentials.is_empty(),
             allow_plaintext_auth: self.allow_plaintext_auth,
             posting: false,
             session_tls: state.tls,
             authenticated: state.user.is_some(),
             compressed: state.compressed,
         }
+    }
+
+    /// Is `user` a configured user (for the log's reason; clients cannot tell).
+    pub fn knows_user(&self, user: &str) -> bool {
+        self.credentials.knows(user)
+    }
+
+    /// The password-check pool (started on first use).
+    pub fn auth_pool(&self) -> &Pool {
+        self.auth_pool.get_or_init(|| {
+            let pool = Pool::new(self.auth_memory, self.credentials.max_memory(), self.auth_queue);
+            tracing::info!(threads = pool.workers, queue = self.auth_queue, "password checks ready");
+            pool
+        })
     }
 
     /// The name of group `gid`.
@@ -279,6 +310,8 @@ pub struct State {
     pub user: Option<String>,
     /// AUTHINFO USER given, PASS awaited.
     pending_user: Option<String>,
+    /// Failed AUTHINFO attempts on this connection.
+    pub auth_failures: u32,
 }
 
 impl State {
@@ -308,6 +341,22 @@ pub enum Flow {
     Compress,
     /// A long response continues: call [`resume`] until it returns `None`.
     More(Cursor),
+    /// AUTHINFO PASS: the session checks the password (off its thread, in the password
+    /// pool), then answers with [`finish_auth`].
+    Authenticate(PendingAuth),
+}
+
+/// A password to check for a user.
+pub struct PendingAuth {
+    pub user: String,
+    pub credential: Arc<Credential>,
+    pub password: Vec<u8>,
+}
+
+impl Drop for PendingAuth {
+    fn drop(&mut self) {
+        self.password.iter_mut().for_each(|b| *b = 0);
+    }
 }
 
 /// Where a chunked listing stopped.
@@ -386,6 +435,11 @@ pub fn execute(ctx: &Context, state: &mut State, parsed: Result<Parsed, ParseErr
         Err(ParseError::Unknown) => return refuse(out, Status::UnknownCommand),
         Err(ParseError::Syntax(why)) => return refuse(out, Status::Syntax(why)),
     };
+    if state.auth_failures >= ctx.auth_failures_per_connection {
+        // RFC 3977 §3.2.1: 400, and the connection closes.
+        Status::TooManyAuthFailures.write(out);
+        return Flow::Quit;
+    }
     if parsed.row.needs == Needs::Group && state.group.is_none() && parsed.command.uses_current_group() {
         return refuse(out, Status::NoGroupSelected);
     }
@@ -415,7 +469,7 @@ fn dispatch(ctx: &Context, state: &mut State, command: Command, out: &mut Vec<u8
     match command {
         Command::Article(part, spec) => articles::article(ctx, state, part, Target::of(&spec), out),
         Command::AuthUser(name) => info::auth_user(ctx, state, name, out),
-        Command::AuthPass(password) => info::auth_pass(ctx, state, &password, out),
+        Command::AuthPass(password) => info::auth_pass(ctx, state, password),
         Command::Capabilities => info::capabilities(ctx, state, out),
         Command::Compress(algorithm) => info::compress(state, &algorithm, out),
         Command::Date => info::date(out),
