@@ -175,10 +175,12 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Threads for `budget` bytes of hashing memory at `per_check` bytes each (at least one),
-    /// and a queue of `capacity` waiting checks.
+    /// Threads for `budget` bytes of hashing memory at `per_check` bytes each (at least one,
+    /// and no more than the machine has cores: hashing is all CPU, more threads would only
+    /// hold more memory), and a queue of `capacity` waiting checks.
     pub fn new(budget: usize, per_check: usize, capacity: usize) -> Pool {
-        let workers = (budget / per_check.max(1)).clamp(1, 64);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = (budget / per_check.max(1)).min(cores).clamp(1, 64);
         let inner = Arc::new(Inner { queue: Mutex::new(Queue::default()), ready: Condvar::new(), capacity });
         for i in 0..workers {
             let inner = inner.clone();
@@ -253,6 +255,8 @@ fn work(inner: &Inner) {
 struct Record {
     failures: u32,
     last: Instant,
+    /// For a user name: when the next check from a suspect address may start.
+    gate: Instant,
 }
 
 /// Recent failures in a bounded map.
@@ -280,7 +284,7 @@ impl<K: Hash + Eq + Clone> Failures<K> {
                 self.map.retain(|_, r| r.last > cut);
             }
         }
-        let record = self.map.entry(key.clone()).or_insert(Record { failures: 0, last: now });
+        let record = self.map.entry(key.clone()).or_insert(Record { failures: 0, last: now, gate: now });
         if now.duration_since(record.last) >= WINDOW {
             record.failures = 0;
         }
@@ -288,6 +292,18 @@ impl<K: Hash + Eq + Clone> Failures<K> {
         record.last = now;
         record.failures
     }
+}
+
+/// When a check may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Now,
+    /// A suspect attempt on a user name under attack waits its turn: checks of that name from
+    /// addresses that have failed are spaced by the name's delay, however many addresses the
+    /// attacker has.
+    At(Instant),
+    /// Its turn would be further away than the longest delay: not checked.
+    Refused,
 }
 
 /// Failures per source address and per user name, shared by every session (and kept across
@@ -310,6 +326,25 @@ impl Limiter {
         let a = self.addresses.lock().unwrap_or_else(|e| e.into_inner()).get(&address, now);
         let u = self.users.lock().unwrap_or_else(|e| e.into_inner()).get(&user.to_string(), now);
         (a, u)
+    }
+
+    /// When an attempt from `address` on `user` may be checked. Attempts from an address
+    /// without recent failures, or on a name without any, go at once; the others are spaced
+    /// out per user name.
+    pub fn admit(&self, address: IpAddr, user: &str) -> Admission {
+        let now = Instant::now();
+        if self.addresses.lock().unwrap_or_else(|e| e.into_inner()).get(&address, now) == 0 {
+            return Admission::Now;
+        }
+        let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
+        let failures = users.get(&user.to_string(), now);
+        let Some(record) = users.map.get_mut(user).filter(|_| failures > 0) else { return Admission::Now };
+        let slot = record.gate.max(now);
+        if slot.duration_since(now) > MAX_DELAY {
+            return Admission::Refused;
+        }
+        record.gate = slot + delay(failures);
+        if slot == now { Admission::Now } else { Admission::At(slot) }
     }
 
     /// Counts a failure; returns the failures of (address, user name) now.
@@ -360,6 +395,27 @@ mod tests {
         assert_eq!(delay(2), BASE_DELAY * 2);
         assert_eq!(delay(3), BASE_DELAY * 4);
         assert_eq!(delay(40), MAX_DELAY);
+    }
+
+    #[test]
+    fn attempts_on_a_name_under_attack_are_spaced_out() {
+        let limiter = Limiter::default();
+        let (attacker, user): (IpAddr, IpAddr) = ("192.0.2.1".parse().unwrap(), "198.51.100.1".parse().unwrap());
+        assert_eq!(limiter.admit(attacker, "alice"), Admission::Now);
+        limiter.failed(attacker, "alice");
+        limiter.failed(attacker, "alice");
+        // Suspect attempts on alice: one now, the next a delay later, and so on, until the
+        // queue of turns is longer than the longest delay.
+        assert_eq!(limiter.admit(attacker, "alice"), Admission::Now);
+        assert!(matches!(limiter.admit(attacker, "alice"), Admission::At(_)));
+        let mut refused = false;
+        for _ in 0..20 {
+            refused |= limiter.admit(attacker, "alice") == Admission::Refused;
+        }
+        assert!(refused);
+        // A clean address, or another name, is not held up.
+        assert_eq!(limiter.admit(user, "alice"), Admission::Now);
+        assert_eq!(limiter.admit(attacker, "bob"), Admission::Now);
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::Shared;
-use super::auth::{self, Verdict};
+use super::auth::{self, Admission, Verdict};
 use super::commands::{self, CHUNK, Cursor, Flow, PendingAuth, State};
 use super::stream::{BoxStream, Deflated, nothing};
 use crate::protocol::command::{MAX_LINE, Parsed, parse};
@@ -247,11 +247,17 @@ impl Session {
         let address = self.client.ip();
         let limiter = &self.shared.limiter;
         let (by_address, by_user) = limiter.failures(address, &pending.user);
-        let verdict = if by_address >= ctx.auth_failures_per_address {
-            None
-        } else {
-            let suspicion = by_address.saturating_add(by_user).saturating_add(self.state.auth_failures);
-            Some(ctx.auth_pool().check(pending.credential.clone(), &pending.password, suspicion).await)
+        let admission =
+            if by_address >= ctx.auth_failures_per_address { Admission::Refused } else { limiter.admit(address, &pending.user) };
+        if let Admission::At(slot) = admission {
+            tokio::time::sleep_until(slot.into()).await;
+        }
+        let verdict = match admission {
+            Admission::Refused => None,
+            Admission::Now | Admission::At(_) => {
+                let suspicion = by_address.saturating_add(by_user).saturating_add(self.state.auth_failures);
+                Some(ctx.auth_pool().check(pending.credential.clone(), &pending.password, suspicion).await)
+            }
         };
         let user = pending.user.clone();
         let shown = user.escape_debug().to_string();
@@ -269,7 +275,8 @@ impl Session {
             }
             Some(Verdict::Rejected) | None => {
                 let reason = match verdict {
-                    None => "address-blocked",
+                    None if by_address >= ctx.auth_failures_per_address => "address-blocked",
+                    None => "user-throttled",
                     _ if ctx.knows_user(&user) => "bad-password",
                     _ => "unknown-user",
                 };
