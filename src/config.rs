@@ -78,6 +78,10 @@ pub struct ServerConfig {
     /// How often watched sources and pulled groups are checked for new mail.
     #[serde(default = "default_watch_interval")]
     pub watch_interval_secs: f64,
+    /// Connections under COMPRESS DEFLATE at once (each holds about 180 KiB of compression
+    /// state); past it COMPRESS gets 403.
+    #[serde(default = "default_max_compressed_connections")]
+    pub max_compressed_connections: usize,
     /// Close a connection idle this long (RFC 3977 §3.1: at least 3 minutes).
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u64,
@@ -129,6 +133,10 @@ fn default_listen() -> Vec<SocketAddr> {
 
 fn default_reserve_free_mb() -> u64 {
     64
+}
+
+fn default_max_compressed_connections() -> usize {
+    512
 }
 
 fn default_auth_memory_mb() -> u64 {

@@ -48,7 +48,7 @@ fuzz_target!(|data: &[u8]| {
             Flow::More(mut cursor) => {
                 // Bounded: a fuzz input may ask for a whole group.
                 for _ in 0..4 {
-                    match resume(&f.ctx, &state, cursor, &mut out).unwrap() {
+                    match resume(&f.ctx, &state, cursor, &mut out, listnews::server::commands::CHUNK).unwrap() {
                         Some(next) => cursor = next,
                         None => break,
                     }

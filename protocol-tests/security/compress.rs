@@ -63,3 +63,28 @@ fn compress_deflate_over_plain_and_tls() {
     c.compress();
     check_compressed_session(&mut c, "example.list-0");
 }
+
+/// `max_compressed_connections`: past it COMPRESS gets 403 (RFC 8054: unable to activate) and
+/// the session goes on uncompressed; a slot frees when a compressed client leaves.
+#[test]
+fn compressed_connections_are_capped() {
+    let Secure { archive: _, server, .. } = secure_server("max_compressed_connections = 1\n");
+    let mut first = Client::connect(server.addr);
+    first.compress();
+    let mut second = Client::connect(server.addr);
+    assert_eq!(
+        second.expect("COMPRESS DEFLATE", 403),
+        "403 Unable to activate compression: too many compressed connections"
+    );
+    second.expect("GROUP example.list-0", 211); // still plain
+    first.expect("QUIT", 205);
+    drop(first);
+    assert!(
+        wait_until(5, || {
+            let mut c = Client::connect(server.addr);
+            c.send(b"COMPRESS DEFLATE\r\n");
+            code(&c.line()) == 206
+        }),
+        "the slot frees when the compressed client leaves"
+    );
+}

@@ -100,6 +100,8 @@ pub enum Status {
     Fault,
     /// 403: the password-check queue is full.
     AuthBusy,
+    /// 403: COMPRESS while the server has as many compressed connections as it allows.
+    CompressionUnavailable,
     /// 400: too many failed AUTHINFO attempts on this connection; it is closed.
     TooManyAuthFailures,
     /// 411
@@ -183,7 +185,7 @@ impl Status {
             PasswordRequired => 381,
             ContinueWithTls => 382,
             ShuttingDown | IdleTimeout | TooManyConnections | TooManyFromAddress | TooManyAuthFailures => 400,
-            Fault | AuthBusy => 403,
+            Fault | AuthBusy | CompressionUnavailable => 403,
             NoSuchGroup(_) => 411,
             NoGroupSelected => 412,
             NoCurrentArticle => 420,
@@ -277,6 +279,7 @@ impl fmt::Display for Status {
             TooManyFromAddress => f.write_str("Too many connections from your address"),
             Fault => f.write_str("Internal fault; try again later"),
             AuthBusy => f.write_str("Too many authentication requests; try again later"),
+            CompressionUnavailable => f.write_str("Unable to activate compression: too many compressed connections"),
             TooManyAuthFailures => f.write_str("Too many authentication failures; closing connection"),
             NoSuchGroup(name) => write!(f, "No such newsgroup: {name}"),
             NoGroupSelected => f.write_str("No newsgroup selected"),

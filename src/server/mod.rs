@@ -39,8 +39,16 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 struct Limits {
     max_connections: usize,
     max_per_ip: usize,
+    max_compressed: usize,
     idle: Duration,
 }
+
+/// Memory the chunks of long responses being written share: with few of them under way a
+/// chunk is [`commands::CHUNK`] long, with many each is a share of this, down to [`SLICE`].
+/// Many clients reading slowly (or not at all) then hold a slice each, as an idle connection
+/// holds its buffers, and never make each other wait.
+pub(crate) const RESPONSE_MEMORY: usize = 16 << 20;
+pub(crate) const SLICE: usize = 16 << 10;
 
 /// What every session shares; the context, TLS and limits are replaced on reload.
 pub struct Shared {
@@ -53,6 +61,10 @@ pub struct Shared {
     drained: Notify,
     /// Authentication failures by address and user name (kept across reloads).
     limiter: auth::Limiter,
+    /// Long responses whose chunks are being written now (see [`RESPONSE_MEMORY`]).
+    writers: AtomicUsize,
+    /// Connections under COMPRESS DEFLATE now.
+    compressed: AtomicUsize,
 }
 
 impl Shared {
@@ -64,6 +76,21 @@ impl Shared {
     }
     fn limits(&self) -> Limits {
         *self.limits.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a compressed connection, unless the limit is reached.
+    fn compressed_slot(self: &Arc<Self>) -> Option<CompressedSlot> {
+        let max = self.limits().max_compressed;
+        let mut now = self.compressed.load(Ordering::SeqCst);
+        loop {
+            if now >= max {
+                return None;
+            }
+            match self.compressed.compare_exchange(now, now + 1, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return Some(CompressedSlot(self.clone())),
+                Err(actual) => now = actual,
+            }
+        }
     }
 
     /// Counts a connection from `ip`, or says why it is refused.
@@ -80,6 +107,32 @@ impl Shared {
         *n += 1;
         self.active.fetch_add(1, Ordering::SeqCst);
         Ok(Slot { shared: self.clone(), ip })
+    }
+}
+
+/// A long response's chunk under way; dropping it ends the count.
+pub(crate) struct Writer(Arc<Shared>);
+
+impl Shared {
+    /// Counts a chunk about to be made and written; returns it with the size it may have.
+    pub(crate) fn writer(self: &Arc<Self>) -> (Writer, usize) {
+        let writers = self.writers.fetch_add(1, Ordering::SeqCst) + 1;
+        (Writer(self.clone()), (RESPONSE_MEMORY / writers).clamp(SLICE, commands::CHUNK))
+    }
+}
+
+impl Drop for Writer {
+    fn drop(&mut self) {
+        self.0.writers.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// A counted compressed connection; dropping it frees the slot.
+pub(crate) struct CompressedSlot(Arc<Shared>);
+
+impl Drop for CompressedSlot {
+    fn drop(&mut self) {
+        self.0.compressed.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -119,6 +172,7 @@ fn limits_of(config: &Config) -> Limits {
     Limits {
         max_connections: config.server.max_connections,
         max_per_ip: config.server.max_connections_per_ip,
+        max_compressed: config.server.max_compressed_connections,
         idle: Duration::from_secs(config.server.idle_timeout_secs),
     }
 }
@@ -145,6 +199,8 @@ impl Server {
             active: AtomicUsize::new(0),
             drained: Notify::new(),
             limiter: auth::Limiter::default(),
+            writers: AtomicUsize::new(0),
+            compressed: AtomicUsize::new(0),
         });
         let mut server = Server { addrs: Vec::new(), tls_addrs: Vec::new(), shared, store, stop, tasks: Vec::new() };
         for (addrs, tls) in [(&config.server.listen, false), (&config.server.listen_tls, true)] {

@@ -3,8 +3,10 @@
 //! command's table row says), and writes each batch of responses with one write.
 //!
 //! Memory stays bounded whatever the client does: new input is read only once every queued
-//! command has been answered, a response is produced in chunks of about [`CHUNK`] bytes
-//! and each chunk is written (waiting on the socket) before the next is made.
+//! command has been answered, a response is produced in chunks of at most [`CHUNK`] bytes
+//! and each chunk is written (waiting on the socket) before the next is made. Whatever the
+//! number of clients: chunks shrink as more responses are under way (`RESPONSE_MEMORY`), and
+//! a client that takes nothing of a pending response for [`WRITE_STALL`] is disconnected.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
@@ -13,10 +15,10 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use super::Shared;
 use super::auth::{self, Admission, Verdict};
 use super::commands::{self, CHUNK, Cursor, Flow, PendingAuth, State};
 use super::stream::{BoxStream, Deflated, nothing};
+use super::{CompressedSlot, SLICE, Shared};
 use crate::protocol::command::{MAX_LINE, Parsed, parse};
 use crate::protocol::table::Kind;
 use crate::protocol::{ParseError, Status, block};
@@ -30,6 +32,9 @@ const READ_SMALL: usize = 512;
 /// once; a longer pipeline goes to the blocking pool.
 const QUICK_BATCH: usize = 4;
 const READ_CHUNK: usize = 4 << 10;
+/// A client that takes no byte of a response for this long is disconnected (it holds response
+/// memory meanwhile).
+pub const WRITE_STALL: Duration = Duration::from_secs(120);
 
 /// A framed input line, parsed, or the mark of one that was too long.
 enum Input {
@@ -53,6 +58,8 @@ pub struct Session {
     shared: Arc<Shared>,
     /// The client's address (from the PROXY header behind a proxy).
     client: SocketAddr,
+    /// Held while the session is compressed (the server counts compressed connections).
+    compressed: Option<CompressedSlot>,
     state: State,
     inbuf: Vec<u8>,
     queue: VecDeque<Input>,
@@ -69,6 +76,7 @@ impl Session {
             stream,
             shared,
             client,
+            compressed: None,
             state: State::fresh(tls),
             inbuf: Vec::new(),
             queue: VecDeque::new(),
@@ -123,10 +131,22 @@ impl Session {
         Ok(())
     }
 
-    /// Writes one buffer and flushes it (for DEFLATE: the per-response sync flush).
+    /// Writes one buffer and flushes it (for DEFLATE: the per-response sync flush); a client
+    /// that takes nothing for [`WRITE_STALL`] fails the write.
     async fn send(&mut self, buf: &[u8]) -> std::io::Result<()> {
-        self.stream.write_all(buf).await?;
-        self.stream.flush().await
+        let mut written = 0;
+        while written < buf.len() {
+            let end = (written + SLICE).min(buf.len());
+            match tokio::time::timeout(WRITE_STALL, self.stream.write_all(&buf[written..end])).await {
+                Ok(result) => result?,
+                Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "client stopped reading")),
+            }
+            written = end;
+        }
+        match tokio::time::timeout(WRITE_STALL, self.stream.flush()).await {
+            Ok(result) => result,
+            Err(_) => Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "client stopped reading")),
+        }
     }
 
     /// After `382` or `206`: nothing may follow in the old form. Pipelined plaintext behind
@@ -161,13 +181,14 @@ impl Session {
         }
     }
 
-    fn start_compression(&mut self) -> bool {
+    fn start_compression(&mut self, slot: CompressedSlot) -> bool {
         if self.input_pending() {
             return false;
         }
         let inner = std::mem::replace(&mut self.stream, nothing());
         self.stream = Box::new(Deflated::new(inner));
         self.state.compressed = true;
+        self.compressed = Some(slot);
         true
     }
 
@@ -226,8 +247,16 @@ impl Session {
                 return Ok(!Box::pin(self.start_tls()).await?);
             }
             Flow::Compress => {
+                let Some(slot) = self.shared.compressed_slot() else {
+                    let mut out = out;
+                    Status::CompressionUnavailable.write(&mut out);
+                    self.send(&out).await?;
+                    return Ok(false);
+                };
+                let mut out = out;
+                Status::CompressionActive.write(&mut out);
                 self.send(&out).await?;
-                return Ok(!self.start_compression());
+                return Ok(!self.start_compression(slot));
             }
             Flow::Authenticate(pending) => {
                 self.send(&out).await?;
@@ -247,8 +276,11 @@ impl Session {
         let address = self.client.ip();
         let limiter = &self.shared.limiter;
         let (by_address, by_user) = limiter.failures(address, &pending.user);
-        let admission =
-            if by_address >= ctx.auth_failures_per_address { Admission::Refused } else { limiter.admit(address, &pending.user) };
+        let admission = if by_address >= ctx.auth_failures_per_address {
+            Admission::Refused
+        } else {
+            limiter.admit(address, &pending.user)
+        };
         if let Admission::At(slot) = admission {
             tokio::time::sleep_until(slot.into()).await;
         }
@@ -300,9 +332,12 @@ impl Session {
         while let Some(c) = cursor.take() {
             let ctx = self.shared.context();
             let state = self.state.clone();
+            // This chunk's size: its share of the response memory (see RESPONSE_MEMORY).
+            let shared = self.shared.clone();
+            let (writer, limit) = shared.writer();
             let (chunk, next) = tokio::task::spawn_blocking(move || {
                 let mark = out.len();
-                match commands::resume(&ctx, &state, c, &mut out) {
+                match commands::resume(&ctx, &state, c, &mut out, limit) {
                     Ok(next) => (out, next),
                     Err(e) => {
                         // The status line is out already; end the block so the client stays in step.
@@ -316,6 +351,7 @@ impl Session {
             .await
             .map_err(std::io::Error::other)?;
             self.send(&chunk).await?;
+            drop(writer);
             out = chunk;
             out.clear();
             if out.capacity() > 2 * CHUNK {

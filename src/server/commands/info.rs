@@ -112,14 +112,14 @@ pub(super) fn starttls(ctx: &Context, state: &State, out: &mut Vec<u8>) -> Answe
     Ok(Flow::StartTls)
 }
 
-/// COMPRESS (RFC 8054).
-pub(super) fn compress(state: &State, algorithm: &str, out: &mut Vec<u8>) -> Answer {
+/// COMPRESS (RFC 8054). The session answers 206 (or 403, when the server already has as
+/// many compressed connections as it allows) and switches its transport.
+pub(super) fn compress(state: &State, algorithm: &str) -> Answer {
     if state.compressed {
         return Err(Status::CompressionAlreadyActive.into());
     }
     if algorithm != "DEFLATE" {
         return Err(Status::CompressionUnsupported.into());
     }
-    Status::CompressionActive.write(out);
     Ok(Flow::Compress)
 }

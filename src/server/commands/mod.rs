@@ -337,7 +337,8 @@ pub enum Flow {
     Quit,
     /// `382` was sent: the session must start TLS before reading anything else.
     StartTls,
-    /// `206` was sent: the session must wrap itself in DEFLATE.
+    /// COMPRESS DEFLATE was accepted: the session answers `206` (or `403` at the server's
+    /// limit of compressed connections) and wraps itself in DEFLATE.
     Compress,
     /// A long response continues: call [`resume`] until it returns `None`.
     More(Cursor),
@@ -471,7 +472,7 @@ fn dispatch(ctx: &Context, state: &mut State, command: Command, out: &mut Vec<u8
         Command::AuthUser(name) => info::auth_user(ctx, state, name, out),
         Command::AuthPass(password) => info::auth_pass(ctx, state, password),
         Command::Capabilities => info::capabilities(ctx, state, out),
-        Command::Compress(algorithm) => info::compress(state, &algorithm, out),
+        Command::Compress(algorithm) => info::compress(state, &algorithm),
         Command::Date => info::date(out),
         Command::Group(name) => articles::group(ctx, state, &name, out),
         Command::Hdr { field, spec, legacy } => {

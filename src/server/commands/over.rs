@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::io::Write;
 
 use super::articles::clamp;
-use super::{Answer, CHUNK, Context, Cursor, Flow, HdrField, Lookup, State, Target};
+use super::{Answer, Context, Cursor, Flow, HdrField, Lookup, State, Target};
 use crate::protocol::command::{ArticleRange, RangeSpec};
 use crate::protocol::response::HeaderVerb;
 use crate::protocol::{Status, Wildmat, article, block};
@@ -234,15 +234,22 @@ pub(super) fn xthread(ctx: &Context, state: &State, target: Target<'_>, out: &mu
     Ok(Flow::Continue)
 }
 
-/// Continues a chunked listing; returns the cursor for the next chunk, or `None` once the
-/// terminating `.` line has been written.
-pub fn resume(ctx: &Context, state: &State, cursor: Cursor, out: &mut Vec<u8>) -> Result<Option<Cursor>, StoreError> {
+/// Continues a chunked listing, adding about `limit` bytes to `out` at most (one line more);
+/// returns the cursor for the next chunk, or `None` once the terminating `.` line has been
+/// written.
+pub fn resume(
+    ctx: &Context,
+    state: &State,
+    cursor: Cursor,
+    out: &mut Vec<u8>,
+    limit: usize,
+) -> Result<Option<Cursor>, StoreError> {
     match cursor {
         Cursor::Over { gid, next, end } => {
             for item in ctx.store.overview_range(gid, next, end) {
                 let (num, entry) = item?;
                 article::write_overview_line(out, num, entry.fields(), &ctx.hostname, &ctx.xref(state, entry.xref()));
-                if out.len() >= CHUNK && num < end {
+                if out.len() >= limit && num < end {
                     return Ok(Some(Cursor::Over { gid, next: num + 1, end }));
                 }
             }
@@ -258,7 +265,7 @@ pub fn resume(ctx: &Context, state: &State, cursor: Cursor, out: &mut Vec<u8>) -
                     out.extend_from_slice(&value);
                     out.extend_from_slice(b"\r\n");
                 }
-                if out.len() >= CHUNK && num < end {
+                if out.len() >= limit && num < end {
                     return Ok(Some(Cursor::Hdr { gid, field, filter, next: num + 1, end }));
                 }
             }
@@ -267,7 +274,7 @@ pub fn resume(ctx: &Context, state: &State, cursor: Cursor, out: &mut Vec<u8>) -
             for item in ctx.store.overview_range(gid, next, end) {
                 let (num, _) = item?;
                 let _ = write!(out, "{num}\r\n");
-                if out.len() >= CHUNK && num < end {
+                if out.len() >= limit && num < end {
                     return Ok(Some(Cursor::ListGroup { gid, next: num + 1, end }));
                 }
             }
@@ -292,7 +299,7 @@ pub fn resume(ctx: &Context, state: &State, cursor: Cursor, out: &mut Vec<u8>) -
                 if wanted {
                     block::line(out, article.message_id.as_bytes());
                 }
-                if out.len() >= CHUNK {
+                if out.len() >= limit {
                     return Ok(Some(Cursor::NewNews { wildmat, since: time, from_aid: aid + 1 }));
                 }
             }
