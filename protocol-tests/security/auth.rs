@@ -162,3 +162,17 @@ fn private_groups() {
     let (_, active) = bob.expect_text("LIST ACTIVE", 215);
     assert!(!active.iter().any(|l| l.contains("list-1")), "{active:?}");
 }
+
+/// Pipelined AUTHINFO USER and PASS (clients must not, some do) are answered in order with
+/// the commands around them, the password check in between.
+#[test]
+fn pipelined_authinfo_is_answered_in_order() {
+    let Secure { server, .. } = secure_server("allow_plaintext_auth = true\n");
+    let mut c = Client::connect(server.addr);
+    c.send(b"DATE\r\nAUTHINFO USER alice\r\nAUTHINFO PASS wonderland\r\nGROUP example.list-1\r\nAUTHINFO USER bob\r\n");
+    c.status(111);
+    c.status(381);
+    c.status(281);
+    assert_eq!(c.line(), "211 3 1 3 example.list-1", "the private group, once authenticated");
+    c.status(502);
+}
