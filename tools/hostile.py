@@ -17,27 +17,11 @@ import argparse, asyncio, os, resource, ssl, statistics, subprocess, sys, tempfi
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tools"))
 from crash_campaign import update_doc, write_mbox  # noqa: E402
+from abuse import CONFIG  # noqa: E402
 from auth_attack import Sampler, cpu_seconds, rss_kib  # noqa: E402
 
-CONFIG = """[server]
-listen = ["127.0.0.1:0"]
-listen_tls = ["127.0.0.1:0"]
-tls_cert = "{dir}/cert.pem"
-tls_key = "{dir}/key.pem"
-hostname = "hostile.example"
-data_dir = "{dir}/data"
-max_connections = 30000
-max_connections_per_ip = 30000
-[[group]]
-name = "crash.list-0"
-list_id = "list-0.lists.example.org"
-[[group]]
-name = "crash.list-1"
-list_id = "list-1.lists.example.org"
-[[group]]
-name = "crash.list-2"
-list_id = "list-2.lists.example.org"
-"""
+# The abuse campaign's archive, with an implicit-TLS listener too.
+TLS = 'listen_tls = ["127.0.0.1:0"]\ntls_cert = "{dir}/cert.pem"\ntls_key = "{dir}/key.pem"\n'
 
 
 async def greet(port, tls_ctx=None):
@@ -135,7 +119,8 @@ def main():
         subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", f"{tmp}/key.pem",
                         "-out", f"{tmp}/cert.pem", "-days", "2", "-subj", "/CN=127.0.0.1"], check=True, capture_output=True)
         cfg = os.path.join(tmp, "h.toml")
-        open(cfg, "w").write(CONFIG.format(dir=tmp))
+        config = CONFIG.format(data=f"{tmp}/data").replace("[server]\n", "[server]\n" + TLS.format(dir=tmp), 1)
+        open(cfg, "w").write(config.replace('hostname = "abuse.example"', 'hostname = "hostile.example"'))
         mbox = os.path.join(tmp, "in.mbox")
         write_mbox(mbox, 9000)
         subprocess.run([a.binary, "import", "--config", cfg, mbox], check=True, capture_output=True)
