@@ -38,6 +38,8 @@ fn mbox_routing_dedupe_and_set_aside() {
     let stats = archive.import(None, &[&mbox]);
     assert_eq!(stats.read, 9);
     assert_eq!(stats.stored, 6, "{stats:?}");
+    assert_eq!(stats.in_several, 1, "the message to both lists: {stats:?}");
+    assert_eq!(stats.cross_posted, 0, "no copy came later: {stats:?}");
     assert_eq!(stats.duplicates, 1);
     assert_eq!(stats.renamed, 1);
     assert_eq!(stats.rejected, 2, "unroutable + unreadable are set aside");

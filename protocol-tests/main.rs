@@ -5,6 +5,7 @@
 
 mod commands;
 mod faults;
+mod fidelity;
 mod handlers;
 mod import;
 mod kit;

@@ -7,8 +7,6 @@
 use std::net::TcpStream;
 use std::time::Duration;
 
-use mail_parser::MessageParser;
-
 use crate::config::Config;
 use crate::protocol::client::{self, Client};
 use crate::server::commands::{Context, Flow, State, execute_line};
@@ -51,11 +49,7 @@ pub fn fetch(config: &Config, id: &str) -> anyhow::Result<Vec<Vec<u8>>> {
 
 /// Decodes RFC 2047 encoded words for display.
 fn decode(value: &str) -> String {
-    let header = format!("Subject: {value}\r\n\r\n");
-    MessageParser::new()
-        .parse_headers(header.as_bytes())
-        .and_then(|m| m.subject().map(str::to_string))
-        .unwrap_or_else(|| value.to_string())
+    crate::protocol::article::decoded(value.as_bytes()).unwrap_or_else(|| value.to_string())
 }
 
 /// Draws XTHREAD lines as a tree.

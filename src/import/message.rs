@@ -144,9 +144,11 @@ impl Message {
             for h in parsed.headers() {
                 match h.name {
                     // The first Message-ID wins (mail-parser's getter would give the last).
-                    HeaderName::MessageId if header_id.is_none() => header_id = ids(&h.value).into_iter().next(),
-                    HeaderName::References if references.is_empty() => references = ids(&h.value),
-                    HeaderName::InReplyTo if in_reply_to.is_empty() => in_reply_to = ids(&h.value),
+                    HeaderName::MessageId if header_id.is_none() => header_id = message_id(&h.value),
+                    // Several References (or In-Reply-To) headers happen: their ids are merged,
+                    // in order, each once.
+                    HeaderName::References => merge_ids(&mut references, ids(&h.value)),
+                    HeaderName::InReplyTo => merge_ids(&mut in_reply_to, ids(&h.value)),
                     HeaderName::To | HeaderName::Cc => {
                         if let HeaderValue::Address(addr) = &h.value {
                             recipients
@@ -159,8 +161,13 @@ impl Message {
         }
         drop(parsed);
         self.recipients = recipients;
+        let references_headers =
+            headers.iter().filter(|h| self.norm[h.name.0..h.name.1].eq_ignore_ascii_case(b"References")).count();
         self.references = match value("References") {
-            Some(v) => article::trim(v).to_vec(),
+            // One header: its value as sent (the overview unfolds it).
+            Some(v) if references_headers == 1 => article::trim(v).to_vec(),
+            // Several: their ids merged.
+            Some(_) => references.join(" ").into_bytes(),
             // Newsreaders thread on References only; In-Reply-To carries the parent for mail.
             None => in_reply_to.join(" ").into_bytes(),
         };
@@ -229,8 +236,31 @@ impl Message {
         self.replace_head(head);
     }
 
+    /// A folded Message-ID header (`Message-Id:` with the id on a continuation line, as
+    /// patchwork and Outlook write it) made one line: netnews wants it so (RFC 5536 §3.1.3)
+    /// and pullers read the id from that line. Only whitespace goes: DKIM's relaxed
+    /// canonicalisation of the header is unchanged.
+    fn unfold_message_id(&mut self) {
+        let headers = scan_headers(self.head());
+        let Some(h) = headers.iter().find(|h| self.norm[h.name.0..h.name.1].eq_ignore_ascii_case(b"Message-ID")) else {
+            return;
+        };
+        let value = &self.norm[h.value.0..h.value.1];
+        if !value.contains(&b'\n') {
+            return;
+        }
+        let words: Vec<&[u8]> = value.split(|b| b" \t\r\n".contains(b)).filter(|w| !w.is_empty()).collect();
+        let mut head = Vec::with_capacity(self.head_len);
+        head.extend_from_slice(&self.norm[..h.value.0]);
+        head.push(b' ');
+        head.extend_from_slice(&words.join(&b' '));
+        head.extend_from_slice(&self.norm[h.value.1..self.head_len]);
+        self.replace_head(head);
+    }
+
     /// The wire form the store keeps, its header length, and `:bytes` / `:lines`.
     pub fn wire(mut self) -> Wire {
+        self.unfold_message_id();
         self.rename_server_headers();
         let bytes = self.norm.len() as u64;
         let lines = memchr::memchr_iter(b'\n', self.body()).count() as u64;
@@ -357,15 +387,36 @@ fn list_id(value: &[u8]) -> Option<String> {
     (!inner.is_empty()).then(|| inner.to_ascii_lowercase())
 }
 
-/// Ids from a parsed Message-ID/References/In-Reply-To value, with angle brackets.
+/// The id of a parsed Message-ID value, bracketed, as sent (checked by the caller).
+fn message_id(value: &HeaderValue<'_>) -> Option<String> {
+    match value {
+        HeaderValue::Text(t) => Some(t.trim()),
+        HeaderValue::TextList(list) => list.first().map(|t| t.trim()),
+        _ => None,
+    }
+    .filter(|t| !t.is_empty())
+    .map(|t| format!("<{t}>"))
+}
+
+/// Adds the ids of `more` not in `ids` yet, in order.
+fn merge_ids(ids: &mut Vec<String>, more: Vec<String>) {
+    for id in more {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+}
+
+/// Ids from a parsed References/In-Reply-To value, with angle brackets.
 fn ids(value: &HeaderValue<'_>) -> Vec<String> {
-    let wrap = |s: &str| {
-        let s = s.trim();
-        if s.is_empty() { None } else { Some(format!("<{s}>")) }
+    // A bare id is taken as if bracketed; words run together (`a@b c@d`) are separate ids;
+    // anything that is still not a message-id is left out.
+    let wrap = |s: &str| -> Vec<String> {
+        s.split_whitespace().map(|w| format!("<{w}>")).filter(|id| is_message_id(id)).collect()
     };
     match value {
-        HeaderValue::Text(t) => wrap(t).into_iter().collect(),
-        HeaderValue::TextList(list) => list.iter().filter_map(|t| wrap(t)).collect(),
+        HeaderValue::Text(t) => wrap(t),
+        HeaderValue::TextList(list) => list.iter().flat_map(|t| wrap(t)).collect(),
         _ => Vec::new(),
     }
 }
@@ -400,6 +451,35 @@ mod tests {
         let unstuffed = w.wire.len() - 1;
         assert_eq!(fields[5], unstuffed.to_string().as_bytes());
         assert_eq!(fields[6], b"2");
+    }
+
+    #[test]
+    fn a_folded_message_id_is_served_on_one_line() {
+        let w = Message::parse(b"From: a@b\nMessage-Id: \n <folded@x>\nSubject: s\n\nbody\n").unwrap().wire();
+        assert_eq!(w.message_id, "<folded@x>");
+        assert_eq!(w.wire, b"From: a@b\r\nMessage-Id: <folded@x>\r\nSubject: s\r\n\r\nbody\r\n");
+        assert_eq!(w.header_len, w.wire.len() - 8);
+    }
+
+    #[test]
+    fn bare_and_run_together_ids_are_read() {
+        let m = Message::parse(b"Message-ID: <c@x>\nIn-Reply-To: 2019.abc@host\n\nx\n").unwrap();
+        assert_eq!(m.ancestors, ["<2019.abc@host>"]);
+        let m = Message::parse(b"Message-ID: <c@x>\nReferences: <a@x> (comment) <b@x>\n\nx\n").unwrap();
+        assert_eq!(m.ancestors, ["<a@x>", "<b@x>"]);
+    }
+
+    #[test]
+    fn several_references_headers_are_merged() {
+        let m = Message::parse(
+            b"Message-ID: <c@x>\nReferences: <a@x>\n <b@x>\nIn-Reply-To: <b@x>\nReferences: <b@x> <p@x>\n\nx\n",
+        )
+        .unwrap();
+        assert_eq!(m.ancestors, ["<a@x>", "<b@x>", "<p@x>"]);
+        assert_eq!(m.references, b"<a@x> <b@x> <p@x>");
+        let w = m.wire();
+        let text = String::from_utf8_lossy(&w.wire);
+        assert_eq!(text.matches("References:").count(), 2, "the article keeps its headers");
     }
 
     #[test]

@@ -55,6 +55,8 @@ pub struct ImportStats {
     pub duplicates: u64,
     /// Same message through another group: one more number for an existing article.
     pub cross_posted: u64,
+    /// Stored in more than one group at once (a message sent to several lists).
+    pub in_several: u64,
     /// Same id, other content: stored under a derived id.
     pub renamed: u64,
     /// `d` commits applied.
@@ -664,6 +666,9 @@ impl<'s> Importer<'s> {
             fixed: self.fixed_number,
         })?;
         self.stats.stored += 1;
+        if memberships.len() > 1 {
+            self.stats.in_several += 1;
+        }
         self.stats.bytes += wire.wire.len() as u64;
         self.count_groups(&memberships);
         Ok(Outcome::Stored { message_id: wire.message_id, new: true })
@@ -786,11 +791,12 @@ pub fn run(
     let secs = started.elapsed().as_secs_f64();
     let size = store.size_on_disk().unwrap_or(0);
     println!(
-        "read {} messages in {:.1} s ({:.0} messages/s): {} stored, {} duplicates, {} added to another group, {} stored under a derived Message-ID, {} removed, {} set aside{}",
+        "read {} messages in {:.1} s ({:.0} messages/s): {} stored ({} of them in several groups), {} duplicates, {} already stored and now in another group too, {} stored under a derived Message-ID, {} removed, {} set aside{}",
         stats.read,
         secs,
         stats.read as f64 / secs.max(1e-9),
         stats.stored,
+        stats.in_several,
         stats.duplicates,
         stats.cross_posted,
         stats.renamed,

@@ -208,6 +208,17 @@ pub fn header_value<'a>(head: &'a [u8], name: &str) -> Option<&'a [u8]> {
     None
 }
 
+/// A header value with its RFC 2047 encoded words decoded (adjacent ones joined, §6.2), for
+/// searching and display; `None` when it has none.
+pub fn decoded(value: &[u8]) -> Option<String> {
+    memchr::memmem::find(value, b"=?")?;
+    let mut header = b"Subject: ".to_vec();
+    header.extend_from_slice(value);
+    header.extend_from_slice(b"\r\n\r\n");
+    let parsed = mail_parser::MessageParser::new().parse_headers(&header)?;
+    parsed.subject().map(str::to_string)
+}
+
 /// One XTHREAD line for an article: the overview line (number as this reader sees it) with
 /// `Xref:`, `Parent:` and `Depth:` fields.
 pub fn write_thread_line(
@@ -301,6 +312,16 @@ mod tests {
         out.clear();
         write_article_body(&mut out, Retrieve::Stat, "h", &groups, b"S", b"B");
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn encoded_words_are_decoded_and_joined() {
+        assert_eq!(
+            decoded(b"=?UTF-8?Q?r=C3=A9sum=C3=A9?= of =?ISO-8859-1?Q?caf=E9?=").as_deref(),
+            Some("résumé of café")
+        );
+        assert_eq!(decoded(b"=?UTF-8?B?w6k=?= =?UTF-8?B?w6k=?=").as_deref(), Some("éé"), "adjacent words joined");
+        assert_eq!(decoded(b"plain text"), None);
     }
 
     #[test]

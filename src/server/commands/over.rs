@@ -112,7 +112,7 @@ pub(super) fn hdr(
                 _ => field_value(ctx, state, aid, None, &field, &mut value)?,
             }
             Status::HeadersFollow(verb).write(out);
-            if filter.is_none_or(|w| w.matches_bytes(&value)) {
+            if filter.as_ref().is_none_or(|w| pattern_matches(w, &value)) {
                 // HDR shows 0 for a message-id (RFC 3977 §8.5.2); the X commands the id.
                 let mut line = if verb == HeaderVerb::Hdr { b"0".to_vec() } else { id.into_bytes() };
                 line.push(b' ');
@@ -133,6 +133,13 @@ pub(super) fn hdr(
         next,
         end,
     })
+}
+
+/// XPAT's test: the pattern against the value as stored, or against its decoded text (RFC
+/// 2047 encoded words: a search for `*résumé*` finds `=?UTF-8?Q?r=C3=A9sum=C3=A9?=`, as a
+/// newsreader's search sends the words the user typed).
+fn pattern_matches(pattern: &Wildmat, value: &[u8]) -> bool {
+    pattern.matches_bytes(value) || article::decoded(value).is_some_and(|text| pattern.matches(&text))
 }
 
 /// One header value of an article as HDR shows it (first occurrence, unfolded). `entry` is
@@ -260,7 +267,7 @@ pub fn resume(
                 let (num, entry) = item?;
                 value.clear();
                 field_value(ctx, state, entry.article_id(), Some(&entry), &field, &mut value)?;
-                if filter.as_ref().is_none_or(|w| w.matches_bytes(&value)) {
+                if filter.as_ref().is_none_or(|w| pattern_matches(w, &value)) {
                     let _ = write!(out, "{num} ");
                     out.extend_from_slice(&value);
                     out.extend_from_slice(b"\r\n");
