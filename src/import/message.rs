@@ -262,12 +262,22 @@ impl Message {
     pub fn wire(mut self) -> Wire {
         self.unfold_message_id();
         self.rename_server_headers();
-        let bytes = self.norm.len() as u64;
+        // What the server shows of the head (`article::display_head`): `:bytes` counts it, and
+        // the overview carries its Subject and From.
+        let display = article::display_head(&self.norm[..self.head_len]);
+        let shown = |name: &str, stored: &[u8]| -> Vec<u8> {
+            match display.as_deref().and_then(|h| article::header_value(h, name)) {
+                Some(v) => article::trim(v).to_vec(),
+                None => stored.to_vec(),
+            }
+        };
+        let (subject, from) = (shown("Subject", &self.subject), shown("From", &self.from));
+        let bytes = (self.norm.len() - self.head_len + display.as_ref().map_or(self.head_len, Vec::len)) as u64;
         let lines = memchr::memchr_iter(b'\n', self.body()).count() as u64;
         let (wire, header_len) = article::wire_form(&self.norm, self.head_len);
         let overview = article::overview_fields(&OverviewSource {
-            subject: &self.subject,
-            from: &self.from,
+            subject: &subject,
+            from: &from,
             date: &self.date,
             message_id: &self.message_id,
             references: &self.references,

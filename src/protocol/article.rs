@@ -208,6 +208,107 @@ pub fn header_value<'a>(head: &'a [u8], name: &str) -> Option<&'a [u8]> {
     None
 }
 
+/// Headers a reader displays, whose raw 8-bit UTF-8 is served as encoded words (see
+/// [`display_head`]).
+const DISPLAY_HEADERS: [&str; 6] = ["Subject", "From", "To", "Cc", "Reply-To", "Sender"];
+
+/// Does the message declare a charset other than UTF-8 (or none, which is US-ASCII) in the
+/// Content-Type of its head?
+fn declares_other_charset(head: &[u8]) -> bool {
+    let Some(ct) = header_value(head, "Content-Type") else { return true };
+    let ct = String::from_utf8_lossy(ct).to_ascii_lowercase();
+    let Some(at) = ct.find("charset=") else { return true };
+    let charset = ct[at + 8..].trim_start_matches('"');
+    !(charset.starts_with("utf-8") || charset.starts_with("utf8"))
+}
+
+/// RFC 2047 encoded words (UTF-8, base64) for `text`, each at most 75 octets, whole
+/// characters in each, separated by spaces (which a reader drops between encoded words).
+fn encoded_words(text: &str) -> String {
+    use base64::Engine;
+    let mut out = String::new();
+    let mut piece = String::new();
+    let flush = |piece: &mut String, out: &mut String| {
+        if !piece.is_empty() {
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str("=?UTF-8?B?");
+            out.push_str(&base64::engine::general_purpose::STANDARD.encode(piece.as_bytes()));
+            out.push_str("?=");
+            piece.clear();
+        }
+    };
+    for c in text.chars() {
+        // 45 octets of text make 60 of base64: with `=?UTF-8?B?` and `?=`, 72.
+        if piece.len() + c.len_utf8() > 45 {
+            flush(&mut piece, &mut out);
+        }
+        piece.push(c);
+    }
+    flush(&mut piece, &mut out);
+    out
+}
+
+/// A display header's value (unfolded, trimmed) with raw UTF-8 made encoded words: the whole
+/// value of an unstructured one; for an address (`Name <a@b>`, the name perhaps quoted), the
+/// name. `None` when there is nothing to do or the shape is not one of those.
+pub fn display_value(name: &str, value: &[u8]) -> Option<String> {
+    if value.is_ascii() {
+        return None;
+    }
+    let mut unfolded = Vec::with_capacity(value.len());
+    push_field(&mut unfolded, trim(value));
+    let text = String::from_utf8(unfolded).ok()?;
+    if name.eq_ignore_ascii_case("Subject") {
+        return Some(encoded_words(&text));
+    }
+    // One address with a display name; lists of addresses are left as they are.
+    let open = text.rfind('<')?;
+    let (phrase, address) = (text[..open].trim(), &text[open..]);
+    if phrase.is_empty() || !address.is_ascii() || address.contains(',') || phrase.contains(['<', '>', ',']) {
+        return None;
+    }
+    let phrase = phrase.strip_prefix('"').and_then(|p| p.strip_suffix('"')).unwrap_or(phrase).replace("\\\"", "\"");
+    Some(format!("{} {address}", encoded_words(&phrase)))
+}
+
+/// The head as it is served: when a message declares a charset other than UTF-8 (or none)
+/// but its display headers (Subject, From, To, Cc, Reply-To, Sender) carry raw UTF-8, those
+/// values are served as RFC 2047 encoded words, so that tin (which reads 8-bit headers in the
+/// article's charset) shows the text slrn and Thunderbird guess. Raw 8-bit that is not UTF-8
+/// (Latin-1 in a Latin-1 message) is left for the reader's charset. `None` when the head is
+/// served as stored (any ASCII-only head: the common case costs one scan).
+pub fn display_head(head: &[u8]) -> Option<Vec<u8>> {
+    if head.is_ascii() || !declares_other_charset(head) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(head.len() + 64);
+    let mut changed = false;
+    let mut lines = head.split_inclusive(|&b| b == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        let mut field = line.to_vec();
+        while let Some(next) = lines.peek().filter(|l| matches!(l.first(), Some(b' ' | b'\t'))) {
+            field.extend_from_slice(next);
+            lines.next();
+        }
+        let name_end = memchr::memchr(b':', &field);
+        let rewritten = name_end.and_then(|colon| {
+            let name = std::str::from_utf8(&field[..colon]).ok()?;
+            let header = DISPLAY_HEADERS.iter().find(|h| h.eq_ignore_ascii_case(name))?;
+            display_value(header, &field[colon + 1..]).map(|v| format!("{name}: {v}\r\n"))
+        });
+        match rewritten {
+            Some(r) => {
+                out.extend_from_slice(r.as_bytes());
+                changed = true;
+            }
+            None => out.extend_from_slice(&field),
+        }
+    }
+    changed.then_some(out)
+}
+
 /// A header value with its RFC 2047 encoded words decoded (adjacent ones joined, §6.2), for
 /// searching and display; `None` when it has none.
 pub fn decoded(value: &[u8]) -> Option<String> {
@@ -312,6 +413,28 @@ mod tests {
         out.clear();
         write_article_body(&mut out, Retrieve::Stat, "h", &groups, b"S", b"B");
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn raw_utf8_display_headers_become_encoded_words() {
+        let head = "From: \"J\u{fc}rgen M\u{fc}ller\" <jm@example.org>\r\nSubject: Gr\u{fc}\u{df}e aus\r\n K\u{f6}ln\r\nTo: list@x\r\nContent-Type: text/plain; charset=iso-8859-1\r\n";
+        let served = display_head(head.as_bytes()).expect("rewritten");
+        let served = String::from_utf8(served).unwrap();
+        assert!(served.is_ascii(), "{served}");
+        let lines: Vec<&str> = served.split("\r\n").collect();
+        assert_eq!(decoded(lines[0][6..].as_bytes()).as_deref(), Some("J\u{fc}rgen M\u{fc}ller <jm@example.org>"));
+        assert!(lines[0].ends_with(" <jm@example.org>"), "{served}");
+        assert_eq!(decoded(lines[1][9..].as_bytes()).as_deref(), Some("Gr\u{fc}\u{df}e aus K\u{f6}ln"));
+        assert_eq!(lines[2], "To: list@x");
+        // Declared UTF-8, all ASCII, or Latin-1 bytes: served as stored.
+        assert!(display_head(b"Subject: caf\xc3\xa9\r\nContent-Type: text/plain; charset=\"UTF-8\"\r\n").is_none());
+        assert!(display_head(b"Subject: cafe\r\n").is_none());
+        assert!(display_head(b"Subject: caf\xe9\r\nContent-Type: text/plain; charset=iso-8859-1\r\n").is_none());
+        // A long subject: several encoded words, none over 75 octets, joined back on reading.
+        let long = "\u{e9}".repeat(60);
+        let words = encoded_words(&long);
+        assert!(words.split(' ').all(|w| w.len() <= 75), "{words}");
+        assert_eq!(decoded(words.as_bytes()).as_deref(), Some(long.as_str()));
     }
 
     #[test]

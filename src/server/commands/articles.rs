@@ -77,6 +77,12 @@ pub(super) fn article(
         _ => Vec::new(),
     };
     let text = ctx.store.text(found.meta)?;
-    article::write_article_body(out, part, &ctx.hostname, &groups, text.head(), text.body());
+    // Raw UTF-8 in display headers of a message declaring another charset: encoded words.
+    let display = match part {
+        Retrieve::Article | Retrieve::Head => article::display_head(text.head()),
+        _ => None,
+    };
+    let head = display.as_deref().unwrap_or(text.head());
+    article::write_article_body(out, part, &ctx.hostname, &groups, head, text.body());
     Ok(Flow::Continue)
 }
