@@ -11,6 +11,7 @@ mod import;
 mod kit;
 mod live;
 mod malformed;
+mod mirror;
 mod real_clients;
 mod replays;
 mod security;

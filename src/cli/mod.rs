@@ -39,8 +39,8 @@ enum Cmd {
         #[arg(long, value_enum, default_value_t = MboxFormat::Mboxrd)]
         mbox_format: MboxFormat,
         /// mbox files (.gz too), public-inbox epochs (bare git repositories) or inbox folders
-        /// (with git/0.git, git/1.git, …).
-        #[arg(required = true)]
+        /// (with git/0.git, git/1.git, …). Without any: the configured `watch` sources and
+        /// every list of each `[[mirror]]`, each into its group (what `serve` follows).
         sources: Vec<PathBuf>,
     },
     /// Serve the store over NNTP until SIGINT or SIGTERM, taking deliveries and following
@@ -136,6 +136,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             let progress = std::io::stderr().is_terminal();
             match crate::import::run(&config, group.as_deref(), &sources, mbox_format, progress) {
                 Ok(_) => {}
+                Err(e) if in_use(&e) && sources.is_empty() => {
+                    anyhow::bail!("{e}; the running server follows the configured sources itself")
+                }
                 Err(e) if in_use(&e) && group.is_none() && mbox_format == MboxFormat::Mboxrd => {
                     // A server holds the store: import through it.
                     let socket = control::socket_path(&config.server.data_dir);
@@ -235,7 +238,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// `listnews serve`: the NNTP server, the store writer and the control socket, until
 /// SIGINT or SIGTERM.
-fn serve(config: Config) -> anyhow::Result<()> {
+fn serve(mut config: Config) -> anyhow::Result<()> {
     let store = Store::open(&config.server.data_dir)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
@@ -249,6 +252,9 @@ fn serve(config: Config) -> anyhow::Result<()> {
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate())?;
         let mut hup = signal(SignalKind::hangup())?;
+        // Mirrors are looked at again as often as watched sources: lists come and go.
+        let mut rescan = tokio::time::interval(Duration::from_secs_f64(config.server.watch_interval_secs));
+        rescan.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = tokio::signal::ctrl_c() => break,
@@ -257,10 +263,18 @@ fn serve(config: Config) -> anyhow::Result<()> {
                     // A bad new file keeps the running configuration.
                     match Config::load(&config.path) {
                         Ok(new) => match service.reload(&new).await {
-                            Ok(()) => tracing::info!(path = %config.path.display(), "configuration and certificates reloaded"),
+                            Ok(()) => {
+                                tracing::info!(path = %config.path.display(), "configuration and certificates reloaded");
+                                config = new;
+                            }
                             Err(e) => tracing::error!(error = %format!("{e:#}"), "reload failed; keeping the running configuration"),
                         },
                         Err(e) => tracing::error!(error = %e, "reload failed; keeping the running configuration"),
+                    }
+                }
+                _ = rescan.tick(), if !config.mirrors.is_empty() => {
+                    if let Some(new) = service.rescan_mirrors(&config).await {
+                        config = new;
                     }
                 }
             }

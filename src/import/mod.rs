@@ -782,6 +782,14 @@ pub fn run(
     for source in sources {
         importer.import_path(source, format)?;
     }
+    if sources.is_empty() {
+        // The sources the server follows, each into its group: the first import of a mirror.
+        for g in &config.groups {
+            for path in g.watch.iter().filter(|p| p.exists()) {
+                importer.import_path_into(path, Some(&g.name))?;
+            }
+        }
+    }
     let stats = importer.finish()?;
     // sled writes its recovery snapshot only while opening a database, replaying the log
     // written since the last one: after a 1,000,000-message import that took the server's

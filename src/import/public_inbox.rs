@@ -40,6 +40,21 @@ pub enum Event {
     Delete,
 }
 
+/// The newest message of an epoch (the `m` blob of the newest commit that adds one, looking
+/// back a hundred commits at most), without walking its history.
+pub fn newest_message(path: &Path) -> Option<Vec<u8>> {
+    let repo = gix::open(path).ok()?;
+    let mut commit = repo.head_commit().ok()?;
+    for _ in 0..100 {
+        if let Some(m) = commit.tree().ok()?.find_entry("m") {
+            return Some(repo.find_object(m.object_id()).ok()?.detach().data);
+        }
+        let parent = commit.parent_ids().next()?;
+        commit = repo.find_commit(parent).ok()?;
+    }
+    None
+}
+
 /// The commits of an epoch, oldest first, with their blobs read lazily.
 pub struct Epoch {
     repo: gix::Repository,

@@ -51,6 +51,39 @@ impl Service {
         self.server.reload(config)
     }
 
+    /// Looks at the configured mirrors again; when lists were added or removed, serves the
+    /// new set (as a reload does) and returns the configuration now in force. Removed lists
+    /// are no longer served; their articles and numbers stay in the store.
+    pub async fn rescan_mirrors(&self, config: &Config) -> Option<Config> {
+        let current = config.clone();
+        let new = match tokio::task::spawn_blocking(move || current.rescan()).await {
+            Ok(Ok(Some(new))) => new,
+            Ok(Ok(None)) => return None,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "mirror rescan failed; serving the lists found before");
+                return None;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "mirror rescan failed");
+                return None;
+            }
+        };
+        let names = |c: &Config| c.groups.iter().map(|g| g.name.clone()).collect::<std::collections::BTreeSet<_>>();
+        let (before, after) = (names(config), names(&new));
+        let added: Vec<&String> = after.difference(&before).collect();
+        let gone: Vec<&String> = before.difference(&after).collect();
+        match self.reload(&new).await {
+            Ok(()) => {
+                tracing::info!(added = ?added, gone = ?gone, "mirror lists changed");
+                Some(new)
+            }
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "taking the mirror's new lists failed");
+                None
+            }
+        }
+    }
+
     /// Stops taking connections and requests, lets the writer commit what it has, and waits.
     pub async fn stop(self) {
         self.control.abort();

@@ -422,9 +422,9 @@ mod tests {
         let served = String::from_utf8(served).unwrap();
         assert!(served.is_ascii(), "{served}");
         let lines: Vec<&str> = served.split("\r\n").collect();
-        assert_eq!(decoded(lines[0][6..].as_bytes()).as_deref(), Some("J\u{fc}rgen M\u{fc}ller <jm@example.org>"));
+        assert_eq!(decoded(&lines[0].as_bytes()[6..]).as_deref(), Some("J\u{fc}rgen M\u{fc}ller <jm@example.org>"));
         assert!(lines[0].ends_with(" <jm@example.org>"), "{served}");
-        assert_eq!(decoded(lines[1][9..].as_bytes()).as_deref(), Some("Gr\u{fc}\u{df}e aus K\u{f6}ln"));
+        assert_eq!(decoded(&lines[1].as_bytes()[9..]).as_deref(), Some("Gr\u{fc}\u{df}e aus K\u{f6}ln"));
         assert_eq!(lines[2], "To: list@x");
         // Declared UTF-8, all ASCII, or Latin-1 bytes: served as stored.
         assert!(display_head(b"Subject: caf\xc3\xa9\r\nContent-Type: text/plain; charset=\"UTF-8\"\r\n").is_none());

@@ -5,12 +5,19 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod mirror;
+pub use mirror::{ListOverride, MirrorConfig};
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The file it was read from.
     pub path: PathBuf,
     pub server: ServerConfig,
+    /// The `[[group]]` entries, then the lists of each `[[mirror]]` as found when the file was
+    /// read (see [`Config::rescan`]).
     pub groups: Vec<GroupConfig>,
+    /// Whole lore mirrors.
+    pub mirrors: Vec<MirrorConfig>,
     pub users: Vec<UserConfig>,
 }
 
@@ -115,6 +122,9 @@ pub struct GroupConfig {
     /// Makes the group private: only these users see it, after AUTHINFO.
     #[serde(default)]
     pub readers: Vec<String>,
+    /// For a group of a `[[mirror]]`: its inbox's directory name.
+    #[serde(skip)]
+    pub inbox: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -123,6 +133,8 @@ struct File {
     server: ServerConfig,
     #[serde(default)]
     group: Vec<GroupConfig>,
+    #[serde(default)]
+    mirror: Vec<MirrorConfig>,
     #[serde(default)]
     user: Vec<UserConfig>,
 }
@@ -334,7 +346,23 @@ impl Config {
             let line = find_line(text, "watch_interval_secs");
             return Err(invalid(line, "watch_interval_secs must be a positive number of seconds".into()));
         }
-        let groups = file
+        let mut mirrors = file.mirror;
+        for m in &mut mirrors {
+            if m.path.is_relative() {
+                m.path = base.join(&m.path);
+            }
+            if !m.path.is_dir() {
+                let line = find_line(text, "[[mirror]]");
+                return Err(invalid(
+                    line,
+                    format!(
+                        "mirror path {} is not a folder; fix: point path at the mirror's root (the folder holding <list>/git/0.git)",
+                        m.path.display()
+                    ),
+                ));
+            }
+        }
+        let groups: Vec<GroupConfig> = file
             .group
             .into_iter()
             .map(|mut g| {
@@ -346,7 +374,47 @@ impl Config {
                 g
             })
             .collect();
-        Ok(Config { path: path.to_path_buf(), server, groups, users: file.user })
+        let mut config = Config { path: path.to_path_buf(), server, groups, mirrors, users: file.user };
+        config.groups =
+            config.with_mirror_lists(&[]).map_err(|message| invalid(find_line(text, "[[mirror]]"), message))?;
+        Ok(config)
+    }
+
+    /// The `[[group]]` entries followed by the lists each mirror holds now. Lists in `known`
+    /// (by inbox and mirror) keep what was found of them before: only new lists are read.
+    fn with_mirror_lists(&self, known: &[GroupConfig]) -> Result<Vec<GroupConfig>, String> {
+        let mut groups: Vec<GroupConfig> = self.groups.iter().filter(|g| g.inbox.is_none()).cloned().collect();
+        let mut names: std::collections::HashMap<String, String> =
+            groups.iter().map(|g| (g.name.clone(), "a [[group]]".to_string())).collect();
+        for m in &self.mirrors {
+            for g in mirror::groups(m, known)? {
+                let inbox = g.inbox.as_deref().unwrap_or_default();
+                let here = format!("list {inbox:?} of the mirror at {}", m.path.display());
+                if let Some(other) = names.insert(g.name.clone(), here.clone()) {
+                    return Err(format!(
+                        "group {:?} is both {other} and {here}; fix: set [mirror.lists.{inbox}] name = \"…\" (or skip = true)",
+                        g.name
+                    ));
+                }
+                groups.push(g);
+            }
+        }
+        Ok(groups)
+    }
+
+    /// Looks at the mirrors again (lists added or removed while serving): `Some` new
+    /// configuration when the groups changed.
+    pub fn rescan(&self) -> Result<Option<Config>, String> {
+        if self.mirrors.is_empty() {
+            return Ok(None);
+        }
+        let known: Vec<GroupConfig> = self.groups.iter().filter(|g| g.inbox.is_some()).cloned().collect();
+        let groups = self.with_mirror_lists(&known)?;
+        let names = |gs: &[GroupConfig]| gs.iter().map(|g| g.name.clone()).collect::<Vec<_>>();
+        if names(&groups) == names(&self.groups) {
+            return Ok(None);
+        }
+        Ok(Some(Config { groups, ..self.clone() }))
     }
 
     pub fn group(&self, name: &str) -> Option<&GroupConfig> {
