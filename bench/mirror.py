@@ -156,8 +156,8 @@ def main():
     ap.add_argument("--per-list", default="20,200")
     ap.add_argument("--runs", type=int, default=20)
     a = ap.parse_args()
-    run.sh("cargo", "build", "--release", "-q", cwd=run.ROOT)
-    bin_dir = os.path.join(run.ROOT, "target/release")
+    run.sh("cargo", "build", "--profile", "profiling", "--features", "bench", "-q", cwd=run.ROOT)
+    bin_dir = os.path.join(run.ROOT, "target/profiling")
     results = [measure(bin_dir, a.lists, int(n), a.runs) for n in a.per_list.split(",")]
     out_dir = os.path.join(run.ROOT, "bench/results")
     os.makedirs(out_dir, exist_ok=True)

@@ -189,8 +189,8 @@ def main():
     if not os.path.isdir(a.epoch):
         bundle = os.path.join(ROOT, "../shared/corpus/lore/selinux.0.bundle")
         sh("git", "clone", "-q", "--mirror", bundle, a.epoch)
-    sh("cargo", "build", "--release", "-q", cwd=ROOT)
-    bin_dir = os.path.join(ROOT, "target/release")
+    sh("cargo", "build", "--profile", "profiling", "--features", "bench", "-q", cwd=ROOT)
+    bin_dir = os.path.join(ROOT, "target/profiling")
     raw = raw_size(a.epoch)
     servers = [Listnews(bin_dir) if n == "listnews" else Peer(n) for n in a.peers.split(",")]
     if a.baseline:

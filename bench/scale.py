@@ -38,8 +38,8 @@ def main():
         run.sh("python3", gen, "--messages", str(a.messages), "--lists", str(LISTS), "--seed", "1", "--out", mbox + ".part")
         os.rename(mbox + ".part", mbox)
     raw = os.path.getsize(mbox)
-    run.sh("cargo", "build", "--release", "-q", cwd=run.ROOT)
-    bin_dir = os.path.join(run.ROOT, "target/release")
+    run.sh("cargo", "build", "--profile", "profiling", "--features", "bench", "-q", cwd=run.ROOT)
+    bin_dir = os.path.join(run.ROOT, "target/profiling")
     srv = run.Listnews(bin_dir, WORK, PORT)
     with open(srv.cfg, "w") as f:
         f.write(f'[server]\nlisten = ["127.0.0.1:{PORT}"]\nhostname = "bench.example"\ndata_dir = "data"\n'

@@ -12,6 +12,7 @@ mod kit;
 mod live;
 mod malformed;
 mod mirror;
+mod operator;
 mod real_clients;
 mod replays;
 mod security;

@@ -180,5 +180,5 @@ fn a_mirror_config_error_names_the_fix() {
     let said = check(format!("{base}\n[[mirror]]\npath = \"{}\"\n", tmp.path().join("nowhere").display()));
     assert!(said.contains("is not a folder; fix:"), "{said}");
     let said = check(format!("{base}\n[[mirror]]\npath = \"{root}\"\n[mirror.lists.zero]\nnmae = \"x\"\n"));
-    assert!(said.contains("unknown field `nmae`"), "{said}");
+    assert!(said.contains(":35:1: mirror[0].lists.zero.nmae: unknown key `nmae`; fix: did you mean `name`?"), "{said}");
 }

@@ -1,6 +1,7 @@
 //! What only the terminal uses: the `listnews` command line (clap), each subcommand's
 //! driver and output, and `listnews thread`'s tree view ([`thread`]).
 
+mod man;
 pub mod thread;
 
 use std::io::{IsTerminal, Read};
@@ -43,8 +44,11 @@ enum Cmd {
         /// every list of each `[[mirror]]`, each into its group (what `serve` follows).
         sources: Vec<PathBuf>,
     },
-    /// Serve the store over NNTP until SIGINT or SIGTERM, taking deliveries and following
-    /// the configured watch and pull sources.
+    /// Serve the store over NNTP until SIGINT or SIGTERM.
+    ///
+    /// Takes deliveries and imports over the control socket (data_dir/control.sock) and
+    /// follows the configured watch, pull and mirror sources. SIGHUP rereads the
+    /// configuration and certificates.
     Serve {
         /// The configuration file.
         #[arg(long, short)]
@@ -54,10 +58,11 @@ enum Cmd {
         #[arg(long, value_name = "SOURCE")]
         import: Vec<PathBuf>,
     },
-    /// Store one message read on standard input (for an MTA: postfix, exim, procmail,
-    /// fetchmail). Exit status: 0 once stored on disk, 65 if the input is not a message,
-    /// 75 if it cannot be stored now (the MTA retries), 78 for a configuration error (such as
-    /// a --group that is not configured).
+    /// Store one message read on standard input (for an MTA).
+    ///
+    /// For postfix, exim, procmail, fetchmail. Exit status: 0 once stored on disk, 65 if the
+    /// input is not a message, 75 if it cannot be stored now (the MTA retries), 78 for a
+    /// configuration error (such as a --group that is not configured).
     Deliver {
         /// The configuration file.
         #[arg(long, short)]
@@ -85,7 +90,8 @@ enum Cmd {
     },
     /// Read a password on standard input and print its hash for a [[user]] password_hash.
     Passwd,
-    /// List the messages imports set aside, with the reason.
+    /// List the messages imports set aside, with the reason (asks the running server when it
+    /// holds the store).
     Rejects {
         /// The configuration file.
         #[arg(long, short)]
@@ -94,12 +100,88 @@ enum Cmd {
         #[arg(long)]
         full: bool,
     },
+    /// Check the configuration and the store.
+    ///
+    /// The configuration: every problem at once, each with file, line, column, key and fix.
+    /// The store: every group and article read back (through the running server when it
+    /// holds the store). Exit status: 0 when both are sound (warnings allowed), 78 for
+    /// configuration problems, 65 for store problems, 75 when the store cannot be read now.
+    Check {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Check the store in this folder instead of the configured data_dir (a backup).
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
+        /// Check the configuration only.
+        #[arg(long)]
+        config_only: bool,
+    },
+    /// Copy the store, consistently, into a new folder.
+    ///
+    /// Through the running server when it holds the store, without stopping it (its writes
+    /// wait meanwhile). The copy is a store: `check --data-dir` verifies it; point data_dir
+    /// at it to serve it.
+    Backup {
+        /// The configuration file.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// A folder that does not exist yet (or is empty).
+        dest: PathBuf,
+    },
+    /// Write the manual pages (listnews.1, listnews-<command>.1, listnews.toml.5) into DIR.
+    Man {
+        /// Where to write them (e.g. /usr/local/share/man).
+        dir: PathBuf,
+    },
 }
 
 /// sysexits.h
 const EX_DATAERR: u8 = 65;
 const EX_TEMPFAIL: u8 = 75;
 const EX_CONFIG: u8 = 78;
+
+/// An exit status other than 1, carried out of `run`.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+struct Exit {
+    code: u8,
+    message: String,
+}
+
+/// The exit status for an error: sysexits where one fits.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    if let Some(exit) = e.downcast_ref::<Exit>() {
+        return exit.code;
+    }
+    if e.downcast_ref::<crate::config::ConfigError>().is_some() {
+        return EX_CONFIG;
+    }
+    match e.downcast_ref::<ImportError>() {
+        Some(ImportError::NotMail { .. }) => return EX_DATAERR,
+        Some(ImportError::Usage(_)) => return EX_CONFIG,
+        Some(ImportError::Store(StoreError::InUse { .. })) => return EX_TEMPFAIL,
+        _ => {}
+    }
+    match e.downcast_ref::<StoreError>() {
+        Some(StoreError::InUse { .. }) => EX_TEMPFAIL,
+        _ => 1,
+    }
+}
+
+/// An error and its causes, each said once (a cause already quoted by the message above it
+/// is not repeated).
+fn describe(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
 
 /// Runs the `listnews` command line.
 pub fn main() -> ExitCode {
@@ -119,8 +201,10 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("listnews: {e:#}");
-            ExitCode::FAILURE
+            if !e.to_string().is_empty() {
+                eprintln!("listnews: {}", describe(&e));
+            }
+            ExitCode::from(exit_code(&e))
         }
     }
 }
@@ -143,7 +227,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                     // A server holds the store: import through it.
                     let socket = control::socket_path(&config.server.data_dir);
                     for source in &sources {
-                        let path = source.canonicalize()?;
+                        let path = source.canonicalize().map_err(|e| anyhow::anyhow!("{}: {e}", source.display()))?;
                         let header = format!("IMPORT {}\n", path.display());
                         match control::request(&socket, &header, b"", Duration::from_secs(24 * 3600)) {
                             Ok(answer) if answer.starts_with("OK ") => {
@@ -171,6 +255,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Deliver { .. } => unreachable!("handled in main"),
         Cmd::Remove { config, message_id } => {
             let config = Config::load(&config)?;
+            let message_id = bracketed(&message_id);
             let removed = match Store::open(&config.server.data_dir) {
                 Ok(store) => {
                     let mut importer = Importer::new(&store, &config, None)?;
@@ -197,8 +282,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Thread { config, message_id } => {
             let config = Config::load(&config)?;
-            let id = if message_id.starts_with('<') { message_id } else { format!("<{message_id}>") };
-            let lines = thread::fetch(&config, &id)?;
+            let lines = thread::fetch(&config, &bracketed(&message_id))?;
             print!("{}", thread::render(&lines));
         }
         Cmd::Passwd => {
@@ -220,18 +304,139 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Rejects { config, full } => {
             let config = Config::load(&config)?;
-            let store = Store::open(&config.server.data_dir)?;
-            let mut n = 0;
-            for reject in store.rejects() {
-                let r = reject?;
-                n += 1;
-                println!("{} @ {}: {} ({} bytes)", r.source, r.position, r.reason, r.raw.len());
-                if full {
-                    println!("{}\n", String::from_utf8_lossy(&r.raw));
-                }
-            }
-            println!("{n} set aside");
+            let request = if full { "REJECTS full" } else { "REJECTS" };
+            let report = on_store(&config.server.data_dir, request, Duration::from_secs(600), |store| {
+                crate::import::rejects_report(store, full).map_err(|e| e.to_string())
+            })?;
+            print!("{report}");
         }
+        Cmd::Check { config, data_dir, config_only } => check(&config, data_dir, config_only)?,
+        Cmd::Backup { config, dest } => {
+            let config = Config::load(&config)?;
+            let dest = std::path::absolute(&dest)?;
+            let started = std::time::Instant::now();
+            let answer = on_store(
+                &config.server.data_dir,
+                &format!("BACKUP {}", dest.display()),
+                Duration::from_secs(24 * 3600),
+                |store| {
+                    serde_json::to_string(&store.backup(&dest).map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+                },
+            )?;
+            let summary: crate::store::BackupSummary = serde_json::from_str(&answer)?;
+            println!(
+                "backed up {} to {} in {:.1} s: {} records, {:.1} MiB of articles; verify with `listnews check --config {} --data-dir {}`",
+                config.server.data_dir.display(),
+                dest.display(),
+                started.elapsed().as_secs_f64(),
+                summary.records,
+                summary.article_bytes as f64 / (1 << 20) as f64,
+                config.path.display(),
+                dest.display()
+            );
+        }
+        Cmd::Man { dir } => man::write(&dir)?,
+    }
+    Ok(())
+}
+
+/// A message-id as given on the command line, with or without its angle brackets.
+fn bracketed(id: &str) -> String {
+    let id = id.trim();
+    if id.starts_with('<') { id.to_string() } else { format!("<{id}>") }
+}
+
+/// Runs `job` on the store in `data_dir`: opened here, or, when a server holds it, by that
+/// server's writer (the control request `request`).
+fn on_store(
+    data_dir: &std::path::Path,
+    request: &str,
+    timeout: Duration,
+    job: impl FnOnce(&Store) -> Result<String, String>,
+) -> anyhow::Result<String> {
+    match Store::open(data_dir) {
+        Ok(store) => Ok(job(&store).map_err(|e| anyhow::anyhow!(e))?),
+        Err(e @ StoreError::InUse { .. }) => {
+            match control::request_text(&control::socket_path(data_dir), &format!("{request}\n"), timeout) {
+                Ok(answer) => answer.map_err(|why| anyhow::anyhow!(why)),
+                Err(ClientError::NoServer) => Err(e.into()),
+                Err(ClientError::Failed(why)) => anyhow::bail!("the server holding the store did not answer: {why}"),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// `listnews check`.
+fn check(path: &std::path::Path, data_dir: Option<PathBuf>, config_only: bool) -> anyhow::Result<()> {
+    let config = match Config::load(path) {
+        Ok(c) => c,
+        Err(e) => {
+            let n = e.problems().len();
+            eprintln!("{e}");
+            let message = if n > 0 {
+                format!("{} problem{} in the configuration", n, if n == 1 { "" } else { "s" })
+            } else {
+                String::new()
+            };
+            return Err(Exit { code: EX_CONFIG, message }.into());
+        }
+    };
+    let from_mirrors = config.groups.iter().filter(|g| g.inbox.is_some()).count();
+    println!(
+        "{}: ok: {} groups ({} from [[group]], {} from {} mirrors), {} users",
+        config.path.display(),
+        config.groups.len(),
+        config.groups.len() - from_mirrors,
+        from_mirrors,
+        config.mirrors.len(),
+        config.users.len()
+    );
+    if config_only {
+        return Ok(());
+    }
+    let dir = data_dir.unwrap_or_else(|| config.server.data_dir.clone());
+    let json = on_store(&dir, "VERIFY", Duration::from_secs(24 * 3600), |store| {
+        serde_json::to_string(&store.verify().map_err(|e| e.to_string())?).map_err(|e| e.to_string())
+    });
+    let v: crate::store::Verification = match json {
+        Ok(json) => serde_json::from_str(&json)?,
+        Err(e) => {
+            let code = exit_code(&e);
+            return Err(Exit {
+                code: if code == 1 { EX_DATAERR } else { code },
+                message: format!("{}: {}", dir.display(), describe(&e)),
+            }
+            .into());
+        }
+    };
+    println!(
+        "{}: format {}, {} articles in {} groups, {:.1} MiB on disk; every record read back ({:.1} MiB of article text)",
+        dir.display(),
+        v.format,
+        v.articles,
+        v.groups.len(),
+        v.size_on_disk as f64 / (1 << 20) as f64,
+        v.text_bytes as f64 / (1 << 20) as f64
+    );
+    for g in &config.groups {
+        match v.groups.iter().find(|(name, _, _)| name == &g.name) {
+            None | Some((_, 0, _)) => println!("warning: group {} is configured but holds no articles yet", g.name),
+            Some(_) => {}
+        }
+    }
+    for (name, count, _) in &v.groups {
+        if config.group(name).is_none() {
+            println!(
+                "warning: group {name} ({count} articles) is in the store but not configured: not served; its articles and numbers are kept"
+            );
+        }
+    }
+    for p in &v.problems {
+        println!("problem: {p}");
+    }
+    if !v.problems.is_empty() {
+        return Err(Exit { code: EX_DATAERR, message: format!("{} problems in the store", v.problems.len()) }.into());
     }
     Ok(())
 }

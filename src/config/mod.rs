@@ -6,7 +6,10 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 
 mod mirror;
+mod problems;
 pub use mirror::{ListOverride, MirrorConfig};
+pub use problems::{ConfigError, Problem};
+use problems::{Locator, Seg::Index, Seg::Key};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -187,180 +190,112 @@ fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("{path}: cannot read: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
-    #[error("{path}:{line}: {message}")]
-    Invalid { path: PathBuf, line: usize, message: String },
-}
-
 impl Config {
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text =
-            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+            std::fs::read_to_string(path).map_err(|error| ConfigError::Read { path: path.to_path_buf(), error })?;
         Config::parse(path, &text)
     }
 
+    /// Reads a configuration; every problem in it is reported at once.
     pub fn parse(path: &Path, text: &str) -> Result<Config, ConfigError> {
-        let invalid = |line: usize, message: String| ConfigError::Invalid { path: path.to_path_buf(), line, message };
-        let file: File = toml::from_str(text).map_err(|e| {
-            let line = e.span().map_or(1, |s| line_of(text, s.start));
-            let mut message = e.message().to_string();
-            if message.contains("unknown field") {
-                message.push_str("; fix: remove it or correct its spelling (see config/listnews.toml)");
-            } else if message.contains("missing field") {
-                message.push_str("; fix: add it (see config/listnews.toml)");
-            }
-            invalid(line, message)
-        })?;
+        let invalid = |mut problems: Vec<Problem>| {
+            problems.sort_by_key(|p| (p.line, p.column));
+            ConfigError::Invalid { path: path.to_path_buf(), problems }
+        };
+        let (file, mut problems) = problems::deserialize_all::<File>(text);
+        let Some(file) = file else { return Err(invalid(problems)) };
+        let at = Locator::new(text);
         let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let mut server = file.server;
+        check_server(&server, &at, &mut problems);
+        for p in [&mut server.tls_cert, &mut server.tls_key].into_iter().flatten() {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        }
         if server.data_dir.is_relative() {
             server.data_dir = base.join(&server.data_dir);
         }
-        if server.hostname.is_empty() || server.hostname.contains(|c: char| c.is_whitespace() || c == '!') {
-            let line = find_line(text, "hostname");
-            return Err(invalid(
-                line,
-                "hostname must be a host name without spaces or '!'; fix: e.g. hostname = \"news.example.org\"".into(),
-            ));
-        }
-        let mut seen = std::collections::HashSet::new();
-        for g in &file.group {
-            let line = find_line(text, &format!("\"{}\"", g.name));
-            if !valid_group_name(&g.name) {
-                return Err(invalid(
-                    line,
-                    format!(
-                        "group name {:?} is not a valid newsgroup name; fix: use letters, digits and . + - _ (e.g. org.kernel.vger.selinux)",
-                        g.name
-                    ),
-                ));
-            }
-            if !seen.insert(g.name.clone()) {
-                return Err(invalid(
-                    line,
-                    format!("group {:?} is configured twice; fix: keep one [[group]] per name", g.name),
-                ));
-            }
-        }
-        for g in &file.group {
-            if let Some(url) = &g.pull
-                && let Err(why) = crate::config::PullUrl::parse(url)
-            {
-                let line = find_line(text, url);
-                return Err(invalid(
-                    line,
-                    format!("pull = {url:?}: {why}; fix: use nntp://host:port/group or nntps://host:port/group"),
-                ));
-            }
-            if g.replica && g.pull.is_none() {
-                let line = find_line(text, "replica");
-                return Err(invalid(
-                    line,
-                    format!(
-                        "group {:?} has replica = true but no pull; fix: add pull = \"nntp://host:port/group\"",
-                        g.name
-                    ),
-                ));
-            }
-        }
-        for path in [&mut server.tls_cert, &mut server.tls_key].into_iter().flatten() {
-            if path.is_relative() {
-                *path = base.join(&*path);
-            }
-        }
-        if server.tls_cert.is_some() != server.tls_key.is_some() {
-            let line = find_line(text, if server.tls_cert.is_some() { "tls_cert" } else { "tls_key" });
-            return Err(invalid(line, "tls_cert and tls_key go together; fix: set both (PEM files) or neither".into()));
-        }
-        if !server.listen_tls.is_empty() && server.tls_cert.is_none() {
-            let line = find_line(text, "listen_tls");
-            return Err(invalid(line, "listen_tls needs a certificate; fix: set tls_cert and tls_key".into()));
-        }
-        for addr in &server.proxy_protocol {
-            if !server.listen.contains(addr) && !server.listen_tls.contains(addr) {
-                let line = find_line(text, "proxy_protocol");
-                return Err(invalid(
-                    line,
-                    format!(
-                        "proxy_protocol names {addr}, which is not in listen or listen_tls; fix: list the listener's exact address"
-                    ),
-                ));
-            }
-        }
-        if server.idle_timeout_secs < 180 {
-            let line = find_line(text, "idle_timeout_secs");
-            return Err(invalid(line, "idle_timeout_secs must be at least 180 (RFC 3977 §3.1)".into()));
-        }
-        if server.auth_failures_per_connection == 0 || server.auth_failures_per_address == 0 || server.auth_queue == 0 {
-            let line = find_line(text, "auth_");
-            return Err(invalid(
-                line,
-                "auth_queue, auth_failures_per_connection and auth_failures_per_address must be at least 1".into(),
-            ));
-        }
-        if server.max_connections == 0 || server.max_connections_per_ip == 0 {
-            let line = find_line(text, "max_connections");
-            return Err(invalid(line, "connection limits must be at least 1".into()));
-        }
         let mut user_names = std::collections::HashSet::new();
-        for u in &file.user {
-            let line = find_line(text, &format!("\"{}\"", u.name));
+        for (i, u) in file.user.iter().enumerate() {
+            let key = |k| [Key("user"), Index(i), Key(k)];
             if u.name.is_empty() || u.name.contains(char::is_whitespace) {
-                return Err(invalid(line, format!("user name {:?} must be non-empty without spaces", u.name)));
-            }
-            if !user_names.insert(u.name.clone()) {
-                return Err(invalid(
-                    line,
+                problems.push(
+                    at.problem(&key("name"), format!("{:?} is not a user name; fix: a name without spaces", u.name)),
+                );
+            } else if !user_names.insert(u.name.clone()) {
+                problems.push(at.problem(
+                    &key("name"),
                     format!("user {:?} is configured twice; fix: keep one [[user]] per name", u.name),
                 ));
             }
             if argon2::PasswordHash::new(&u.password_hash).is_err() {
-                let line = find_line(text, &u.password_hash);
-                return Err(invalid(
-                    line,
+                problems.push(at.problem(
+                    &key("password_hash"),
                     format!(
-                        "password_hash of {:?} is not a password hash; fix: use the output of `listnews passwd`",
+                        "the password_hash of {:?} is not a password hash; fix: use the output of `listnews passwd`",
                         u.name
                     ),
                 ));
             }
         }
-        for g in &file.group {
-            for r in &g.readers {
-                if !user_names.contains(r) {
-                    let line = find_line(text, &format!("\"{r}\""));
-                    return Err(invalid(
-                        line,
-                        format!(
-                            "group {:?} lists reader {r:?}, who is not a [[user]]; fix: add the user or correct the name",
-                            g.name
-                        ),
+        let mut seen = std::collections::HashSet::new();
+        for (i, g) in file.group.iter().enumerate() {
+            let key = |k| [Key("group"), Index(i), Key(k)];
+            if !valid_group_name(&g.name) {
+                problems.push(at.problem(
+                    &key("name"),
+                    format!("{:?} is not a valid newsgroup name; fix: use letters, digits and . + - _ (e.g. org.kernel.vger.selinux)", g.name),
+                ));
+            } else if !seen.insert(g.name.clone()) {
+                problems.push(at.problem(
+                    &key("name"),
+                    format!("group {:?} is configured twice; fix: keep one [[group]] per name", g.name),
+                ));
+            }
+            if let Some(url) = &g.pull
+                && let Err(why) = PullUrl::parse(url)
+            {
+                problems.push(at.problem(
+                    &key("pull"),
+                    format!("{url:?}: {why}; fix: use nntp://host:port/group or nntps://host:port/group"),
+                ));
+            }
+            if g.replica && g.pull.is_none() {
+                problems.push(
+                    at.problem(
+                        &key("replica"),
+                        "replica = true needs pull; fix: add pull = \"nntp://host:port/group\"",
+                    ),
+                );
+            }
+            for (j, r) in g.readers.iter().enumerate() {
+                if !file.user.iter().any(|u| &u.name == r) {
+                    problems.push(at.problem(
+                        &[Key("group"), Index(i), Key("readers"), Index(j)],
+                        format!("{r:?} is not a [[user]]; fix: add the user or correct the name"),
                     ));
                 }
             }
         }
-        if server.watch_interval_secs.is_nan() || server.watch_interval_secs <= 0.0 {
-            let line = find_line(text, "watch_interval_secs");
-            return Err(invalid(line, "watch_interval_secs must be a positive number of seconds".into()));
-        }
         let mut mirrors = file.mirror;
-        for m in &mut mirrors {
+        for (i, m) in mirrors.iter_mut().enumerate() {
             if m.path.is_relative() {
                 m.path = base.join(&m.path);
             }
             if !m.path.is_dir() {
-                let line = find_line(text, "[[mirror]]");
-                return Err(invalid(
-                    line,
+                problems.push(at.problem(
+                    &[Key("mirror"), Index(i), Key("path")],
                     format!(
-                        "mirror path {} is not a folder; fix: point path at the mirror's root (the folder holding <list>/git/0.git)",
+                        "{} is not a folder; fix: point path at the mirror's root (the folder holding <list>/git/0.git)",
                         m.path.display()
                     ),
                 ));
             }
+        }
+        if !problems.is_empty() {
+            return Err(invalid(problems));
         }
         let groups: Vec<GroupConfig> = file
             .group
@@ -376,7 +311,7 @@ impl Config {
             .collect();
         let mut config = Config { path: path.to_path_buf(), server, groups, mirrors, users: file.user };
         config.groups =
-            config.with_mirror_lists(&[]).map_err(|message| invalid(find_line(text, "[[mirror]]"), message))?;
+            config.with_mirror_lists(&[]).map_err(|message| invalid(vec![at.problem(&[Key("mirror")], message)]))?;
         Ok(config)
     }
 
@@ -420,6 +355,57 @@ impl Config {
     pub fn group(&self, name: &str) -> Option<&GroupConfig> {
         self.groups.iter().find(|g| g.name == name)
     }
+}
+
+/// The `[server]` table's values, each against its rule.
+fn check_server(server: &ServerConfig, at: &Locator, problems: &mut Vec<Problem>) {
+    let mut check = |ok: bool, key: &str, message: &str| {
+        if !ok {
+            problems.push(at.problem(&[Key("server"), Key(key)], message));
+        }
+    };
+    check(
+        !server.hostname.is_empty() && !server.hostname.contains(|c: char| c.is_whitespace() || c == '!'),
+        "hostname",
+        "must be a host name without spaces or '!'; fix: e.g. hostname = \"news.example.org\"",
+    );
+    check(
+        server.tls_cert.is_some() || server.tls_key.is_none(),
+        "tls_key",
+        "tls_key without tls_cert; fix: set both (PEM files) or neither",
+    );
+    check(
+        server.tls_key.is_some() || server.tls_cert.is_none(),
+        "tls_cert",
+        "tls_cert without tls_key; fix: set both (PEM files) or neither",
+    );
+    check(
+        server.listen_tls.is_empty() || server.tls_cert.is_some(),
+        "listen_tls",
+        "TLS listeners need a certificate; fix: set tls_cert and tls_key",
+    );
+    for addr in &server.proxy_protocol {
+        check(
+            server.listen.contains(addr) || server.listen_tls.contains(addr),
+            "proxy_protocol",
+            &format!("{addr} is not in listen or listen_tls; fix: list the listener's exact address"),
+        );
+    }
+    check(server.idle_timeout_secs >= 180, "idle_timeout_secs", "must be at least 180 (RFC 3977 §3.1); fix: e.g. 1800");
+    for (key, value) in [
+        ("auth_queue", server.auth_queue as u64),
+        ("auth_failures_per_connection", u64::from(server.auth_failures_per_connection)),
+        ("auth_failures_per_address", u64::from(server.auth_failures_per_address)),
+        ("max_connections", server.max_connections as u64),
+        ("max_connections_per_ip", server.max_connections_per_ip as u64),
+    ] {
+        check(value >= 1, key, "must be at least 1; fix: remove it for the default, or raise it");
+    }
+    check(
+        server.watch_interval_secs.is_finite() && server.watch_interval_secs > 0.0,
+        "watch_interval_secs",
+        "must be a positive number of seconds; fix: e.g. 10",
+    );
 }
 
 /// A `pull` source: `nntp://host[:port]/group`.
@@ -468,14 +454,6 @@ pub fn valid_group_name(name: &str) -> bool {
         && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._+-".contains(&b))
 }
 
-fn line_of(text: &str, offset: usize) -> usize {
-    text[..offset.min(text.len())].bytes().filter(|&b| b == b'\n').count() + 1
-}
-
-fn find_line(text: &str, needle: &str) -> usize {
-    text.find(needle).map_or(1, |o| line_of(text, o))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -501,19 +479,58 @@ list_id = "<selinux.vger.kernel.org>"
         assert_eq!(c.groups[0].list_id.as_deref(), Some("selinux.vger.kernel.org"));
     }
 
+    /// The problems `edit` makes in GOOD, as printed.
+    fn problems(text: &str) -> Vec<String> {
+        match Config::parse(Path::new("x.toml"), text) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.to_string().lines().map(String::from).collect(),
+        }
+    }
+
     #[test]
-    fn errors_name_file_line_and_fix() {
-        let bad = GOOD.replace("listen =", "lisen =");
-        let e = Config::parse(Path::new("x.toml"), &bad).unwrap_err().to_string();
-        assert!(e.starts_with("x.toml:3: "), "{e}");
-        assert!(e.contains("lisen") && e.contains("fix:"), "{e}");
+    fn errors_name_file_line_column_key_and_fix() {
+        let p = problems(&GOOD.replace("listen =", "lisen ="));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert_eq!(p[0], "x.toml:3:1: server.lisen: unknown key `lisen`; fix: did you mean `listen`?");
 
-        let bad = GOOD.replace("org.kernel.vger.selinux", "bad name");
-        let e = Config::parse(Path::new("x.toml"), &bad).unwrap_err().to_string();
-        assert!(e.starts_with("x.toml:8: "), "{e}");
+        let p = problems(&GOOD.replace("org.kernel.vger.selinux", "bad name"));
+        assert!(p[0].starts_with("x.toml:8:1: group[0].name: \"bad name\" is not a valid newsgroup name"), "{p:?}");
 
-        let bad = GOOD.replace("\"127.0.0.1:1119\"", "\"localhost\"");
-        let e = Config::parse(Path::new("x.toml"), &bad).unwrap_err().to_string();
-        assert!(e.starts_with("x.toml:3: "), "{e}");
+        let p = problems(&GOOD.replace("\"127.0.0.1:1119\"", "\"localhost:1119\""));
+        assert!(p[0].starts_with("x.toml:3:"), "{p:?}");
+        assert!(p[0].contains("server.listen") && p[0].contains("host names are not looked up"), "{p:?}");
+    }
+
+    #[test]
+    fn wrong_types_name_the_key_and_the_fix() {
+        let p = problems(&GOOD.replace("data_dir", "idle_timeout_secs = \"1800\"\ndata_dir"));
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(p[0].starts_with("x.toml:5:21: server.idle_timeout_secs: invalid type: string \"1800\""), "{p:?}");
+        assert!(p[0].ends_with("fix: write the number without quotes"), "{p:?}");
+    }
+
+    #[test]
+    fn each_problem_at_its_own_key_and_all_at_once() {
+        // A key after a commented example of it, a key whose name starts like another's,
+        // a misspelled key and a bad value: four problems, each on its own line.
+        let text = GOOD.replace(
+            "data_dir = \"data\"\n",
+            "data_dir = \"data\"\n# max_connections_per_ip = 8\nmax_connections = 10\nmax_connections_per_ip = 0\nidle_timout_secs = 5\n",
+        )
+        .replace("news.example.org", "news example");
+        let p = problems(&text);
+        assert_eq!(p.len(), 3, "{p:?}");
+        assert!(p.iter().any(|l| l.ends_with("x.toml:9:1: server.idle_timout_secs: unknown key `idle_timout_secs`; fix: did you mean `idle_timeout_secs`?")), "{p:?}");
+        assert!(p.iter().any(|l| l.starts_with("x.toml:4:1: server.hostname: must be a host name")), "{p:?}");
+        assert!(
+            p.iter().any(|l| l.starts_with("x.toml:8:1: server.max_connections_per_ip: must be at least 1")),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn single_bracket_tables_are_named() {
+        let p = problems(&GOOD.replace("[[group]]", "[group]"));
+        assert_eq!(p, ["x.toml:7:1: group: [group] opens a single table; fix: write [[group]], once per group"]);
     }
 }

@@ -34,6 +34,30 @@ pub struct MboxReader<R> {
 }
 
 /// Opens `path` (gzip when it ends in `.gz`), positioned at `offset`.
+/// Why `path` is not an mbox file (its text, unpacked if `.gz`, must start with a `From `
+/// line; an empty file is an empty mbox), or `None` when it is one.
+pub fn sniff(path: &Path) -> io::Result<Option<String>> {
+    let mut start = Vec::with_capacity(5);
+    let mut reader = open(path, MboxFormat::Mboxrd, 0)?.reader;
+    if let Err(e) = (&mut reader).take(5).read_to_end(&mut start) {
+        // A `.gz` that is not gzip data, or is cut short.
+        if matches!(e.kind(), io::ErrorKind::InvalidInput | io::ErrorKind::InvalidData | io::ErrorKind::UnexpectedEof) {
+            return Ok(Some(format!("not an mbox file: cannot unpack it ({e})")));
+        }
+        return Err(e);
+    }
+    Ok(if start.is_empty() || start == b"From " {
+        None
+    } else if start.iter().any(|&b| b == 0 || (b < 0x20 && !b"\t\r\n".contains(&b))) {
+        Some("not an mbox file: it holds binary data, not mail".into())
+    } else {
+        Some(
+            "not an mbox file: it does not start with a \"From \" line (one message goes in with `listnews deliver`)"
+                .into(),
+        )
+    })
+}
+
 pub fn open(path: &Path, format: MboxFormat, offset: u64) -> io::Result<MboxReader<Box<dyn BufRead + Send>>> {
     let mut file = File::open(path)?;
     let reader: Box<dyn BufRead + Send> = if path.extension().is_some_and(|e| e == "gz") {

@@ -39,6 +39,9 @@ pub enum ImportError {
     Store(#[from] StoreError),
     #[error("{0}")]
     Usage(String),
+    /// A source that holds no mail in a form listnews reads.
+    #[error("{path}: {why}")]
+    NotMail { path: PathBuf, why: String },
 }
 
 /// Commit a batch after this many messages or bytes.
@@ -253,11 +256,7 @@ impl<'s> Importer<'s> {
         if let Some(name) = group {
             self.router.fixed = Some(self.group_id(name)?);
         }
-        let result = if path.join("new").is_dir() || path.join("cur").is_dir() {
-            self.import_maildir(path)
-        } else {
-            self.import_path(path, mbox::MboxFormat::Mboxrd)
-        };
+        let result = self.import_path(path, mbox::MboxFormat::Mboxrd);
         self.router.fixed = saved;
         result
     }
@@ -325,19 +324,23 @@ impl<'s> Importer<'s> {
         Ok(self.store.checkpoint(source)?)
     }
 
-    /// Imports one source: an mbox file (`.gz` too), a public-inbox epoch or inbox folder.
+    /// Imports one source: an mbox file (`.gz` too), a Maildir, a public-inbox epoch or inbox
+    /// folder.
     pub fn import_path(&mut self, path: &Path, format: mbox::MboxFormat) -> Result<(), ImportError> {
         let canonical = path.canonicalize().map_err(|source| ImportError::Io { path: path.to_path_buf(), source })?;
         if canonical.is_dir() {
+            if canonical.join("new").is_dir() || canonical.join("cur").is_dir() {
+                return self.import_maildir(&canonical);
+            }
             if public_inbox::is_epoch(&canonical) {
                 return self.import_epoch(&canonical);
             }
             let epochs = public_inbox::inbox_epochs(&canonical);
             if epochs.is_empty() {
-                return Err(ImportError::Usage(format!(
-                    "{}: not an mbox file, a public-inbox epoch (bare git repository) or an inbox folder with git/N.git",
-                    path.display()
-                )));
+                return Err(ImportError::NotMail {
+                    path: path.to_path_buf(),
+                    why: "a folder that is not a Maildir (new/, cur/), a public-inbox epoch (bare git repository) or an inbox folder with git/N.git".into(),
+                });
             }
             for epoch in epochs {
                 self.import_epoch(&epoch)?;
@@ -356,6 +359,11 @@ impl<'s> Importer<'s> {
         };
         let len = std::fs::metadata(path).map_err(io)?.len();
         let is_gz = path.extension().is_some_and(|e| e == "gz");
+        if start == 0 {
+            mbox::sniff(path)
+                .map_err(io)?
+                .map_or(Ok(()), |why| Err(ImportError::NotMail { path: path.to_path_buf(), why }))?;
+        }
         // A file that shrank below its checkpoint was replaced: read it all again (dedupe
         // keeps that harmless).
         let start = if !is_gz && start > len { 0 } else { start };
@@ -820,6 +828,24 @@ pub fn run(
     }
     println!("store: {} ({:.1} MiB on disk)", store.dir().display(), size as f64 / (1 << 20) as f64);
     Ok(stats)
+}
+
+/// `listnews rejects`: the messages set aside, one line each (with the message after it when
+/// `full`), then the count.
+pub fn rejects_report(store: &Store, full: bool) -> Result<String, StoreError> {
+    use std::fmt::Write;
+    let mut out = String::new();
+    let mut n = 0;
+    for reject in store.rejects() {
+        let r = reject?;
+        n += 1;
+        let _ = writeln!(out, "{} @ {}: {} ({} bytes)", r.source, r.position, r.reason, r.raw.len());
+        if full {
+            let _ = writeln!(out, "{}\n", String::from_utf8_lossy(&r.raw));
+        }
+    }
+    let _ = writeln!(out, "{n} set aside");
+    Ok(out)
 }
 
 #[cfg(test)]

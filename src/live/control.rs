@@ -7,7 +7,13 @@
 //!                                               | TEMPFAIL <reason>
 //! IMPORT <path>\n                             -> OK <summary> | ERR <reason>
 //! REMOVE <message-id>\n                       -> OK removed | NOTFOUND | ERR <reason>
+//! REJECTS [full]\n                            -> TEXT <length>\n<report> | ERR <reason>
+//! VERIFY\n                                    -> TEXT <length>\n<JSON Verification> | ERR …
+//! BACKUP <folder>\n                           -> TEXT <length>\n<JSON BackupSummary> | ERR …
 //! ```
+//!
+//! REJECTS, VERIFY and BACKUP run on the store writer between commits, so a backup is a
+//! consistent copy.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::os::unix::net::UnixStream;
@@ -108,11 +114,68 @@ async fn handle(stream: tokio::net::UnixStream, writer: Writer) -> std::io::Resu
                 "ERR the store writer stopped".to_string()
             }
         }
+        ["REJECTS", rest @ ..] => {
+            let full = rest.first() == Some(&"full");
+            job(&writer, Box::new(move |store| crate::import::rejects_report(store, full).map_err(|e| e.to_string())))
+                .await
+        }
+        ["VERIFY"] => job(&writer, Box::new(|store| json(store.verify().map_err(|e| e.to_string())?))).await,
+        ["BACKUP", ..] => {
+            let dest = PathBuf::from(line.trim_end_matches(['\r', '\n']).trim_start_matches("BACKUP").trim());
+            job(&writer, Box::new(move |store| json(store.backup(&dest).map_err(|e| e.to_string())?))).await
+        }
         _ => "ERR unknown request".to_string(),
     };
+    if let Some(text) = answer.strip_prefix("TEXT ") {
+        let reply = format!("TEXT {}\n{text}", text.len());
+        write.write_all(reply.as_bytes()).await?;
+        return write.shutdown().await;
+    }
     let answer = answer.replace(['\r', '\n'], " ");
     write.write_all(format!("{answer}\n").as_bytes()).await?;
     write.shutdown().await
+}
+
+/// Runs `work` on the writer; the answer is `TEXT …` or `ERR …`.
+async fn job(writer: &Writer, work: super::Job) -> String {
+    let (reply, answer) = oneshot::channel();
+    if !writer.send(Request::Job { job: work, reply }) {
+        return "ERR the store writer stopped".to_string();
+    }
+    match answer.await {
+        Ok(Ok(text)) => format!("TEXT {text}"),
+        Ok(Err(e)) => format!("ERR {e}"),
+        Err(_) => "ERR the store writer stopped".to_string(),
+    }
+}
+
+fn json(value: impl serde::Serialize) -> Result<String, String> {
+    serde_json::to_string(&value).map_err(|e| e.to_string())
+}
+
+/// Sends a request answered with text (`TEXT <length>` and that many bytes).
+pub fn request_text(path: &Path, header: &str, timeout: Duration) -> Result<Result<String, String>, ClientError> {
+    let mut stream = UnixStream::connect(path).map_err(|_| ClientError::NoServer)?;
+    let failed = |e: std::io::Error| ClientError::Failed(e.to_string());
+    stream.set_read_timeout(Some(timeout)).map_err(failed)?;
+    stream.write_all(header.as_bytes()).map_err(failed)?;
+    let mut reader = BufReader::new(stream);
+    let mut first = String::new();
+    reader.read_line(&mut first).map_err(failed)?;
+    let first = first.trim_end();
+    if let Some(len) = first.strip_prefix("TEXT ") {
+        let len: u64 = len.parse().map_err(|_| ClientError::Failed(format!("bad answer {first:?}")))?;
+        let mut text = String::new();
+        reader.take(len).read_to_string(&mut text).map_err(failed)?;
+        return Ok(Ok(text));
+    }
+    match first.strip_prefix("ERR ") {
+        Some(why) => Ok(Err(why.to_string())),
+        None if first.is_empty() => {
+            Err(ClientError::Failed("the server closed the connection without answering".into()))
+        }
+        None => Err(ClientError::Failed(format!("unexpected answer {first:?}"))),
+    }
 }
 
 /// Why a request could not be made over the socket.

@@ -99,11 +99,33 @@ impl Service {
 
 /// A write asked of the writer thread.
 pub enum Request {
-    Deliver { raw: Vec<u8>, group: Option<String>, reply: oneshot::Sender<Result<Outcome, DeliverError>> },
-    Import { path: PathBuf, reply: oneshot::Sender<Result<String, String>> },
-    Remove { id: String, reply: oneshot::Sender<Result<bool, String>> },
-    Reload { config: Box<Config>, reply: oneshot::Sender<Result<(), String>> },
+    Deliver {
+        raw: Vec<u8>,
+        group: Option<String>,
+        reply: oneshot::Sender<Result<Outcome, DeliverError>>,
+    },
+    Import {
+        path: PathBuf,
+        reply: oneshot::Sender<Result<String, String>>,
+    },
+    Remove {
+        id: String,
+        reply: oneshot::Sender<Result<bool, String>>,
+    },
+    Reload {
+        config: Box<Config>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// Work that must see the store still (a backup, a check, a report): run between
+    /// commits, after everything before it is committed and flushed.
+    Job {
+        job: Job,
+        reply: oneshot::Sender<Result<String, String>>,
+    },
 }
+
+/// A [`Request::Job`].
+pub type Job = Box<dyn FnOnce(&Store) -> Result<String, String> + Send>;
 
 /// Why a delivery was not stored.
 #[derive(Debug, Clone)]
@@ -197,6 +219,14 @@ fn writer_loop(store: Store, mut config: Config, rx: mpsc::Receiver<Request>) {
                             let _ = reply.send(Err(e.to_string()));
                         }
                     }
+                }
+                Request::Job { job, reply } => {
+                    let result = importer
+                        .commit()
+                        .and_then(|()| Ok(store.flush()?))
+                        .map_err(|e| e.to_string())
+                        .and_then(|()| job(&store));
+                    let _ = reply.send(result);
                 }
                 Request::Import { path, reply } => {
                     let before = importer.stats.clone();

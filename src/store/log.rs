@@ -167,6 +167,28 @@ impl ArticleLog {
     }
 }
 
+impl ArticleLog {
+    /// Copies the committed log (up to `tail`) into `dest`, synced; returns the bytes copied.
+    pub fn copy_to(&self, dest: &Path, tail: Tail) -> Result<u64> {
+        use std::io::{Read, Write};
+        std::fs::create_dir_all(dest)?;
+        let mut copied = 0;
+        for segment in 0..=tail.segment {
+            let from = match File::open(self.path(segment)) {
+                Ok(f) => f,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(e.into()),
+            };
+            let limit = if segment == tail.segment { tail.offset } else { u64::MAX };
+            let mut to = File::create(dest.join(format!("{segment:08}.seg")))?;
+            copied += std::io::copy(&mut from.take(limit), &mut to)?;
+            to.flush()?;
+            to.sync_all()?;
+        }
+        Ok(copied)
+    }
+}
+
 fn segment_number(path: &Path) -> Option<u32> {
     let name = path.file_name()?.to_str()?;
     name.strip_suffix(".seg")?.parse().ok()

@@ -27,7 +27,9 @@ pub enum StoreError {
     #[error("the store at {path} is in use by {holder}; stop it first (only one process may open a store)")]
     InUse { path: PathBuf, holder: String },
     #[error(
-        "the store at {path} has format {found}, this listnews reads format {expected}; import into a new data_dir"
+        "the store at {path} has format {found}, this listnews reads format {expected}; rebuild it: move {path} \
+         aside, then run `listnews import --config FILE` with the archive's sources (the mbox files, Maildirs \
+         and public-inbox epochs it was filled from; with none, the configured watch and mirror sources)"
     )]
     Format { path: PathBuf, found: String, expected: u32 },
     #[error(
@@ -40,6 +42,29 @@ pub enum StoreError {
     Corrupt(&'static str),
     #[error("store I/O: {0}")]
     Io(#[from] std::io::Error),
+    #[error("backup: {0}")]
+    Backup(String),
+}
+
+/// What [`Store::verify`] found.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct Verification {
+    pub format: u32,
+    pub articles: u64,
+    /// Bytes of article text read back and checked.
+    pub text_bytes: u64,
+    pub size_on_disk: u64,
+    /// Per group: name, articles the counters say, overview entries found.
+    pub groups: Vec<(String, u64, u64)>,
+    /// What is wrong, one line each.
+    pub problems: Vec<String>,
+}
+
+/// What [`Store::backup`] copied.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct BackupSummary {
+    pub records: u64,
+    pub article_bytes: u64,
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;
@@ -462,6 +487,83 @@ impl Store {
             });
         }
         Ok(())
+    }
+
+    /// A consistent copy of the store in `dest` (a new or empty folder), which opens as a
+    /// store as it is. Nothing may write meanwhile: the serving process runs it on its
+    /// writer thread, between commits.
+    pub fn backup(&self, dest: &Path) -> Result<BackupSummary> {
+        if dest.exists() && std::fs::read_dir(dest)?.next().is_some() {
+            return Err(StoreError::Backup(format!("{} is not empty; give a new folder", dest.display())));
+        }
+        self.flush()?;
+        std::fs::create_dir_all(dest)?;
+        let copy = sled::Config::new().path(dest.join("db")).mode(sled::Mode::LowSpace).flush_every_ms(None).open()?;
+        // Streamed tree by tree: a large store is never held in memory.
+        let records = std::cell::Cell::new(0u64);
+        for (kind, name, items) in self.db.export() {
+            copy.import(vec![(kind, name, items.inspect(|_| records.set(records.get() + 1)))]);
+        }
+        let records = records.get();
+        copy.flush()?;
+        drop(copy);
+        let article_bytes = self.log.copy_to(&dest.join("articles"), self.log.tail())?;
+        Ok(BackupSummary { records, article_bytes })
+    }
+
+    /// Reads everything back: every group's overview against its counters, every article
+    /// record, its memberships, its Message-ID entry and its text.
+    pub fn verify(&self) -> Result<Verification> {
+        let mut v = Verification { format: FORMAT, size_on_disk: self.size_on_disk()?, ..Default::default() };
+        let groups = self.groups()?;
+        let mut by_id = std::collections::HashMap::new();
+        for (name, meta) in &groups {
+            let mut found = 0u64;
+            for item in self.overview_range(meta.id, 1, meta.high) {
+                let (num, _) = item?;
+                found += 1;
+                if num < meta.low || num > meta.high {
+                    v.problems.push(format!("{name}: article {num} outside {}-{}", meta.low, meta.high));
+                }
+            }
+            if found != meta.count {
+                v.problems.push(format!("{name}: counters say {} articles, the overview holds {found}", meta.count));
+            }
+            by_id.insert(meta.id, name.clone());
+            v.groups.push((name.clone(), meta.count, found));
+        }
+        for item in self.tree.scan_prefix([codec::ARTICLE]) {
+            let (key, value) = item?;
+            let aid = codec::be_u64(&key[1..]).unwrap_or_default();
+            let meta = match ArticleMeta::decode(&value) {
+                Ok(m) => m,
+                Err(e) => {
+                    v.problems.push(format!("article record {aid}: {e}"));
+                    continue;
+                }
+            };
+            v.articles += 1;
+            for (gid, num) in &meta.memberships {
+                if self.tree.get(codec::overview_key(*gid, *num))?.is_none() {
+                    let group = by_id.get(gid).cloned().unwrap_or_else(|| format!("group id {gid}"));
+                    v.problems.push(format!("{}: {group} {num} has no overview entry", meta.message_id));
+                }
+            }
+            match self.message_id(&meta.message_id)? {
+                Some(entry) if entry.aid == aid => {}
+                _ => v.problems.push(format!("{}: the Message-ID index does not point at it", meta.message_id)),
+            }
+            let len = meta.len as u64;
+            match self.text(meta.clone()) {
+                Ok(_) => v.text_bytes += len,
+                Err(e) => v.problems.push(format!("{}: text unreadable: {e}", meta.message_id)),
+            }
+            if v.problems.len() > 1000 {
+                v.problems.push("… stopped after 1000 problems".into());
+                break;
+            }
+        }
+        Ok(v)
     }
 
     /// Bytes the database occupies on disk.
