@@ -16,4 +16,5 @@ mod operator;
 mod real_clients;
 mod replays;
 mod security;
+mod service;
 mod threads;

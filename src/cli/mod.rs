@@ -185,15 +185,7 @@ fn describe(e: &anyhow::Error) -> String {
 
 /// Runs the `listnews` command line.
 pub fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        // Colours only on a terminal: a log file or journald gets plain text.
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    init_logging();
     let cli = Cli::parse();
     if let Cmd::Deliver { config, group } = &cli.command {
         return deliver(config, group.as_deref());
@@ -207,6 +199,39 @@ pub fn main() -> ExitCode {
             ExitCode::from(exit_code(&e))
         }
     }
+}
+
+/// Logs go to journald when stderr is connected to the journal (a systemd service), else to
+/// stderr, coloured only on a terminal. `RUST_LOG` sets the level (default info).
+fn init_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = || {
+        tracing_subscriber::EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"))
+    };
+    if stderr_is_journal()
+        && let Ok(journald) = tracing_journald::layer()
+    {
+        tracing_subscriber::registry().with(filter()).with(journald.with_syslog_identifier("listnews".into())).init();
+        return;
+    }
+    tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+/// systemd sets `JOURNAL_STREAM` to the device and inode of the stream it connects stderr to.
+fn stderr_is_journal() -> bool {
+    use std::os::fd::AsFd;
+    use std::os::unix::fs::MetadataExt;
+    let Some(stream) = std::env::var_os("JOURNAL_STREAM") else { return false };
+    let Some((dev, ino)) = stream.to_str().and_then(|s| s.split_once(':')) else { return false };
+    let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() else { return false };
+    let Ok(meta) = std::fs::File::from(fd).metadata() else { return false };
+    dev.parse() == Ok(meta.dev()) && ino.parse() == Ok(meta.ino())
 }
 
 fn in_use(e: &ImportError) -> bool {
@@ -444,16 +469,23 @@ fn check(path: &std::path::Path, data_dir: Option<PathBuf>, config_only: bool) -
 /// `listnews serve`: the NNTP server, the store writer and the control socket, until
 /// SIGINT or SIGTERM.
 fn serve(mut config: Config) -> anyhow::Result<()> {
+    let inherited = crate::server::systemd_sockets()?;
     let store = Store::open(&config.server.data_dir)?;
     let runtime = tokio::runtime::Runtime::new()?;
     runtime.block_on(async {
-        let service = crate::live::Service::start(&config, store.clone()).await?;
+        if let Some(addr) = config.server.metrics_listen {
+            crate::server::observe::install_exporter(addr)?;
+        }
+        let service = crate::live::Service::start_with(&config, store.clone(), inherited).await?;
         for addr in &service.server.addrs {
             println!("listnews serving {} groups on {addr}", config.groups.len());
         }
         for addr in &service.server.tls_addrs {
             println!("listnews serving {} groups with TLS on {addr}", config.groups.len());
         }
+        // systemd (Type=notify): the store is open and every listener bound.
+        let status = format!("serving {} groups", config.groups.len());
+        notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status(&status)]);
         use tokio::signal::unix::{SignalKind, signal};
         let mut term = signal(SignalKind::terminate())?;
         let mut hup = signal(SignalKind::hangup())?;
@@ -465,6 +497,9 @@ fn serve(mut config: Config) -> anyhow::Result<()> {
                 _ = tokio::signal::ctrl_c() => break,
                 _ = term.recv() => break,
                 _ = hup.recv() => {
+                    if let Ok(now) = sd_notify::NotifyState::monotonic_usec_now() {
+                        notify(&[sd_notify::NotifyState::Reloading, now]);
+                    }
                     // A bad new file keeps the running configuration.
                     match Config::load(&config.path) {
                         Ok(new) => match service.reload(&new).await {
@@ -476,6 +511,7 @@ fn serve(mut config: Config) -> anyhow::Result<()> {
                         },
                         Err(e) => tracing::error!(error = %e, "reload failed; keeping the running configuration"),
                     }
+                    notify(&[sd_notify::NotifyState::Ready]);
                 }
                 _ = rescan.tick(), if !config.mirrors.is_empty() => {
                     if let Some(new) = service.rescan_mirrors(&config).await {
@@ -485,11 +521,19 @@ fn serve(mut config: Config) -> anyhow::Result<()> {
             }
         }
         tracing::info!("stopping: finishing responses under way");
+        notify(&[sd_notify::NotifyState::Stopping]);
         service.stop().await;
         anyhow::Ok(())
     })?;
     store.flush()?;
     Ok(())
+}
+
+/// Tells systemd (when it started us with NOTIFY_SOCKET) how the service is doing.
+fn notify(states: &[sd_notify::NotifyState]) {
+    if let Err(e) = sd_notify::notify(states) {
+        tracing::warn!(error = %e, "cannot notify systemd");
+    }
 }
 
 /// `listnews deliver`: exit codes as sysexits, for an MTA.

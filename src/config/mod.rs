@@ -92,6 +92,9 @@ pub struct ServerConfig {
     /// state); past it COMPRESS gets 403.
     #[serde(default = "default_max_compressed_connections")]
     pub max_compressed_connections: usize,
+    /// A Prometheus endpoint (`GET /metrics`) on this address; off when absent.
+    #[serde(default)]
+    pub metrics_listen: Option<SocketAddr>,
     /// Close a connection idle this long (RFC 3977 §3.1: at least 3 minutes).
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u64,

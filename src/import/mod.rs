@@ -758,6 +758,11 @@ impl<'s> Importer<'s> {
         Ok(self.store.flush()?)
     }
 
+    /// Bytes the store takes on disk.
+    pub fn store_size(&self) -> Result<u64, ImportError> {
+        Ok(self.store.size_on_disk()?)
+    }
+
     /// Commits and waits for the store to reach the disk.
     pub fn finish(mut self) -> Result<ImportStats, ImportError> {
         self.commit()?;

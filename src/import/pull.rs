@@ -79,13 +79,22 @@ fn connect(url: &str, target: &PullUrl, ca: Option<&Path>) -> Result<Client<Box<
 }
 
 /// Fetches what the upstream group has beyond the checkpoint; returns how many articles.
+/// What one pull did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pulled {
+    /// Articles fetched.
+    pub fetched: u64,
+    /// How far behind the upstream's high water mark the group was when the pull began.
+    pub behind: u64,
+}
+
 pub fn pull(
     importer: &mut Importer<'_>,
     url: &str,
     ca: Option<&Path>,
     group: &str,
     replica: bool,
-) -> Result<u64, ImportError> {
+) -> Result<Pulled, ImportError> {
     let target = PullUrl::parse(url).map_err(|e| err(url, e))?;
     let source = format!("pull:{url}");
     let done = match importer.checkpoint(&source)? {
@@ -101,7 +110,7 @@ pub fn pull(
     };
     if count == 0 || high <= done {
         let _ = up.send(b"QUIT\r\n");
-        return Ok(0);
+        return Ok(Pulled::default());
     }
     // The numbers present, from LISTGROUP (gaps are not asked for).
     let (_, listed) =
@@ -132,5 +141,5 @@ pub fn pull(
     }
     importer.set_checkpoint(&source, &Checkpoint::Position(high));
     let _ = up.send(b"QUIT\r\n");
-    Ok(fetched)
+    Ok(Pulled { fetched, behind: high - done })
 }

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 
 use crate::config::Config;
-use crate::import::{ImportError, Importer, Outcome};
+use crate::import::{ImportError, ImportStats, Importer, Outcome};
 use crate::store::Store;
 
 /// Everything `listnews serve` runs: the NNTP server, the store writer (deliveries, watched
@@ -32,7 +32,16 @@ pub struct Service {
 
 impl Service {
     pub async fn start(config: &Config, store: Store) -> anyhow::Result<Service> {
-        let server = crate::server::Server::start(config, store.clone()).await?;
+        Service::start_with(config, store, Vec::new()).await
+    }
+
+    /// [`Service::start`] with listening sockets handed over by systemd.
+    pub async fn start_with(
+        config: &Config,
+        store: Store,
+        inherited: Vec<crate::server::Inherited>,
+    ) -> anyhow::Result<Service> {
+        let server = crate::server::Server::start_with(config, store.clone(), inherited).await?;
         let (writer, writer_thread) = Writer::start(store, config.clone())?;
         let socket = control::socket_path(&config.server.data_dir);
         let listener = control::bind(&socket)?;
@@ -193,12 +202,14 @@ fn writer_loop(store: Store, mut config: Config, rx: mpsc::Receiver<Request>) {
             match request {
                 Request::Deliver { raw, group, reply } => {
                     delivery_seq += 1;
+                    let before = importer.stats.clone();
                     // Unique per delivery, for the set-aside key.
                     let position = (crate::clock::now() as u64) << 20 | (delivery_seq & 0xfffff);
                     let outcome = importer.add_one("deliver", position, raw, group.as_deref()).map_err(|e| match e {
                         ImportError::Usage(why) => DeliverError::Config(why),
                         other => DeliverError::Temporary(other.to_string()),
                     });
+                    count_stored("deliver", &before, &importer.stats);
                     delivered.push((reply, outcome));
                 }
                 Request::Remove { id, reply } => {
@@ -231,6 +242,7 @@ fn writer_loop(store: Store, mut config: Config, rx: mpsc::Receiver<Request>) {
                 Request::Import { path, reply } => {
                     let before = importer.stats.clone();
                     let result = importer.import_path(&path, crate::import::mbox::MboxFormat::Mboxrd);
+                    count_stored("import", &before, &importer.stats);
                     let summary = result.map(|()| {
                         let s = &importer.stats;
                         format!(
@@ -275,24 +287,54 @@ fn follow_sources(importer: &mut Importer<'_>, config: &Config) {
             if !path.exists() {
                 continue;
             }
-            let before = importer.stats.stored + importer.stats.removed;
+            let before = importer.stats.clone();
             if let Err(e) = importer.import_path_into(path, Some(&group.name)) {
                 tracing::warn!(group = group.name, path = %path.display(), error = %e, "watched source failed");
             }
-            let after = importer.stats.stored + importer.stats.removed;
-            if after > before {
-                tracing::info!(group = group.name, path = %path.display(), changes = after - before, "followed");
+            let changes = count_stored("watch", &before, &importer.stats);
+            if changes > 0 {
+                tracing::info!(group = group.name, path = %path.display(), changes, "followed");
             }
         }
         if let Some(url) = &group.pull {
+            let before = importer.stats.clone();
+            let name = group.name.clone();
             match crate::import::pull::pull(importer, url, group.pull_ca.as_deref(), &group.name, group.replica) {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(group = group.name, url, articles = n, "pulled"),
+                Ok(pulled) => {
+                    metrics::gauge!("listnews_pull_lag_articles", "group" => name.clone()).set(pulled.behind as f64);
+                    metrics::gauge!("listnews_pull_last_success_timestamp_seconds", "group" => name)
+                        .set(crate::clock::now() as f64);
+                    if pulled.fetched > 0 {
+                        tracing::info!(group = group.name, url, articles = pulled.fetched, "pulled");
+                    }
+                }
                 Err(e) => tracing::warn!(group = group.name, url, error = %e, "pull failed"),
             }
+            count_stored("pull", &before, &importer.stats);
         }
     }
     if let Err(e) = importer.commit().and_then(|()| importer.flush()) {
         tracing::error!(error = %e, "commit after following sources failed");
     }
+    if let Ok(bytes) = importer.store_size() {
+        metrics::gauge!("listnews_store_bytes").set(bytes as f64);
+    }
+    metrics::gauge!("listnews_groups").set(config.groups.len() as f64);
+}
+
+/// Counts what a source brought (`listnews_stored_total`); returns the changes made.
+fn count_stored(source: &'static str, before: &ImportStats, after: &ImportStats) -> u64 {
+    let outcomes = [
+        ("stored", after.stored - before.stored),
+        ("duplicate", after.duplicates - before.duplicates),
+        ("another_group", after.cross_posted - before.cross_posted),
+        ("set_aside", after.rejected - before.rejected),
+        ("removed", after.removed - before.removed),
+    ];
+    for (outcome, n) in outcomes {
+        if n > 0 {
+            metrics::counter!("listnews_stored_total", "source" => source, "outcome" => outcome).increment(n);
+        }
+    }
+    (after.stored - before.stored) + (after.removed - before.removed)
 }

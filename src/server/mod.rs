@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod commands;
+pub mod observe;
 mod session;
 mod stream;
 mod tls;
@@ -157,6 +158,46 @@ impl Drop for Slot {
     }
 }
 
+/// What a listening socket handed over by systemd serves, from its name
+/// (`FileDescriptorName=` in the socket unit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Any other name (systemd's default is the unit's name): plain NNTP.
+    Plain,
+    /// `nntp-proxy`: plain NNTP behind a proxy sending the PROXY protocol header.
+    Proxied,
+    /// `nntps`: implicit TLS.
+    Tls,
+    /// `http`: the HTTP face.
+    Http,
+}
+
+/// A listening socket systemd handed over.
+pub struct Inherited {
+    pub listener: std::net::TcpListener,
+    pub name: String,
+    pub role: Role,
+}
+
+/// The listening sockets systemd passed to this process (`LISTEN_FDS`, `LISTEN_FDNAMES`);
+/// none when not socket-activated.
+pub fn systemd_sockets() -> anyhow::Result<Vec<Inherited>> {
+    let names: Vec<String> = sd_notify::listen_fds_with_names()?.map(|(_, name)| name).collect();
+    let mut fds = listenfd::ListenFd::from_env();
+    let mut out = Vec::new();
+    for (i, name) in names.into_iter().enumerate() {
+        let Some(listener) = fds.take_tcp_listener(i)? else { continue };
+        let role = match name.as_str() {
+            "nntps" => Role::Tls,
+            "nntp-proxy" => Role::Proxied,
+            "http" => Role::Http,
+            _ => Role::Plain,
+        };
+        out.push(Inherited { listener, name, role });
+    }
+    Ok(out)
+}
+
 /// A running server: its bound addresses and a handle to stop or reload it.
 pub struct Server {
     /// Plain listeners, then TLS ones, in config order.
@@ -188,6 +229,12 @@ impl Server {
     /// Binds every listener of `config` (port 0 picks a free port) and starts serving
     /// `store`. Configured groups missing from the store are created empty.
     pub async fn start(config: &Config, store: Store) -> anyhow::Result<Server> {
+        Server::start_with(config, store, Vec::new()).await
+    }
+
+    /// [`Server::start`] with listeners handed over by systemd (socket activation) besides
+    /// the configured ones.
+    pub async fn start_with(config: &Config, store: Store, inherited: Vec<Inherited>) -> anyhow::Result<Server> {
         ensure_groups(config, &store)?;
         let (stop, shutdown) = watch::channel(false);
         let shared = Arc::new(Shared {
@@ -203,21 +250,51 @@ impl Server {
             compressed: AtomicUsize::new(0),
         });
         let mut server = Server { addrs: Vec::new(), tls_addrs: Vec::new(), shared, store, stop, tasks: Vec::new() };
+        let mut listeners = Vec::new();
         for (addrs, tls) in [(&config.server.listen, false), (&config.server.listen_tls, true)] {
             for addr in addrs {
                 let listener = bind(*addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-                let local = listener.local_addr()?;
-                let proxied = config.server.proxy_protocol.contains(addr);
-                tracing::info!(%local, tls, proxied, "listening");
-                if tls {
-                    server.tls_addrs.push(local)
-                } else {
-                    server.addrs.push(local)
-                }
-                let shared = server.shared.clone();
-                let stopped = server.stop.subscribe();
-                server.tasks.push(tokio::spawn(accept_loop(listener, shared, tls, proxied, stopped)));
+                listeners.push((listener, tls, config.server.proxy_protocol.contains(addr)));
             }
+        }
+        for socket in inherited {
+            let (tls, proxied) = match socket.role {
+                Role::Plain => (false, false),
+                Role::Proxied => (false, true),
+                Role::Tls => (true, false),
+                Role::Http => {
+                    tracing::warn!(
+                        name = socket.name,
+                        "a socket for HTTP was handed over; this build serves NNTP only: ignored"
+                    );
+                    continue;
+                }
+            };
+            if tls && config.server.tls_cert.is_none() {
+                anyhow::bail!(
+                    "systemd handed over the TLS socket {:?} but no tls_cert and tls_key are configured",
+                    socket.name
+                );
+            }
+            socket.listener.set_nonblocking(true)?;
+            listeners.push((TcpListener::from_std(socket.listener)?, tls, proxied));
+        }
+        if listeners.is_empty() {
+            anyhow::bail!(
+                "nothing to listen on: listen and listen_tls are empty and no sockets were handed over (systemd socket activation)"
+            );
+        }
+        for (listener, tls, proxied) in listeners {
+            let local = listener.local_addr()?;
+            tracing::info!(%local, tls, proxied, "listening");
+            if tls {
+                server.tls_addrs.push(local)
+            } else {
+                server.addrs.push(local)
+            }
+            let shared = server.shared.clone();
+            let stopped = server.stop.subscribe();
+            server.tasks.push(tokio::spawn(accept_loop(listener, shared, tls, proxied, stopped)));
         }
         Ok(server)
     }
@@ -368,6 +445,11 @@ async fn serve_connection(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
         Ok(slot) => slot,
         Err(why) => {
             tracing::info!(%client, why = %why, "connection refused");
+            observe::refused(if matches!(why, Status::TooManyFromAddress) {
+                "max_connections_per_ip"
+            } else {
+                "max_connections"
+            });
             let mut stream = stream;
             let _ = stream.write_all(&why.to_line()).await;
             let _ = stream.shutdown().await;

@@ -17,6 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::auth::{self, Admission, Verdict};
 use super::commands::{self, CHUNK, Cursor, Flow, PendingAuth, State};
+use super::observe::Tally;
 use super::stream::{BoxStream, Deflated, nothing};
 use super::{CompressedSlot, SLICE, Shared};
 use crate::protocol::command::{MAX_LINE, Parsed, parse};
@@ -68,6 +69,16 @@ pub struct Session {
     /// The last read filled the buffer: more is probably waiting.
     read_full: bool,
     idle_timeout: Duration,
+    tally: Tally,
+}
+
+/// One command as answered, for the [`Tally`].
+struct Answered {
+    verb: Option<&'static str>,
+    code: u16,
+    /// The group selected after it (GROUP and LISTGROUP).
+    group: Option<String>,
+    took: Duration,
 }
 
 impl Session {
@@ -83,10 +94,26 @@ impl Session {
             discarding: false,
             read_full: false,
             idle_timeout,
+            tally: Tally::start(),
         }
     }
 
+    /// Serves the client until it quits, goes, idles out or the server stops; then writes
+    /// the session's access-log line.
     pub async fn run(mut self) -> std::io::Result<()> {
+        let result = self.serve().await;
+        let end = match &result {
+            Ok(end) => *end,
+            Err(e) if e.kind() == std::io::ErrorKind::TimedOut => "stalled",
+            Err(_) => "error",
+        };
+        self.tally.finish(self.client, self.state.tls, self.state.user.as_deref(), end);
+        let _ = self.stream.shutdown().await;
+        result.map(|_| ())
+    }
+
+    /// The session's loop; returns how it ended.
+    async fn serve(&mut self) -> std::io::Result<&'static str> {
         let host = self.shared.context().hostname.clone();
         self.send(&Status::Greeting { host, posting: false }.to_line()).await?;
         let mut shutdown = self.shared.shutdown.clone();
@@ -94,15 +121,15 @@ impl Session {
             self.frame();
             if !self.queue.is_empty() {
                 // Boxed: the answering future is large and an idle session should not carry it.
-                if Box::pin(self.answer_queue()).await? {
-                    break;
+                if let Some(end) = Box::pin(self.answer_queue()).await? {
+                    return Ok(end);
                 }
                 continue;
             }
             // A dropped sender (the server is gone) means shutting down too.
             if *shutdown.borrow() || shutdown.has_changed().is_err() {
                 let _ = self.send(&Status::ShuttingDown.to_line()).await;
-                break;
+                return Ok("shutdown");
             }
             // Read big only after a read that filled the buffer (a pipelining client); an idle
             // connection gives back what a busy spell made it hold.
@@ -118,22 +145,21 @@ impl Session {
                 _ = shutdown.changed() => continue,
             };
             match read {
-                Ok(Ok(0)) => break,
+                Ok(Ok(0)) => return Ok("closed"),
                 Ok(Ok(n)) => self.read_full = n == spare,
                 Ok(Err(e)) => return Err(e),
                 Err(_) => {
                     let _ = self.send(&Status::IdleTimeout.to_line()).await;
-                    break;
+                    return Ok("idle");
                 }
             }
         }
-        let _ = self.stream.shutdown().await;
-        Ok(())
     }
 
     /// Writes one buffer and flushes it (for DEFLATE: the per-response sync flush); a client
     /// that takes nothing for [`WRITE_STALL`] fails the write.
     async fn send(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.tally.sent(buf.len());
         let mut written = 0;
         while written < buf.len() {
             let end = (written + SLICE).min(buf.len());
@@ -222,49 +248,58 @@ impl Session {
         }
     }
 
-    /// Answers queued commands in order; returns true once the client has quit.
-    async fn answer_queue(&mut self) -> std::io::Result<bool> {
+    /// Answers queued commands in order; returns how the session ended once it has.
+    async fn answer_queue(&mut self) -> std::io::Result<Option<&'static str>> {
+        let started = std::time::Instant::now();
         let ctx = self.shared.context();
         let state = std::mem::take(&mut self.state);
         let queue = std::mem::take(&mut self.queue);
         let quick = queue.len() <= QUICK_BATCH && queue.iter().all(Input::is_quick);
-        let (state, queue, out, flow) = if quick {
+        let (state, queue, out, flow, answered) = if quick {
             run_queue(&ctx, state, queue)
         } else {
             tokio::task::spawn_blocking(move || run_queue(&ctx, state, queue)).await.map_err(std::io::Error::other)?
         };
         self.state = state;
         self.queue = queue;
+        for a in answered {
+            self.tally.command(a.verb, a.code, a.group.as_deref(), a.took);
+        }
         match flow {
             Flow::Continue => self.send(&out).await?,
             Flow::Quit => {
                 self.send(&out).await?;
-                return Ok(true);
+                return Ok(Some("quit"));
             }
-            Flow::More(cursor) => Box::pin(self.send_chunks(out, cursor)).await?,
+            Flow::More(cursor) => {
+                Box::pin(self.send_chunks(out, cursor)).await?;
+                self.tally.listing(started.elapsed());
+            }
             Flow::StartTls => {
                 self.send(&out).await?;
-                return Ok(!Box::pin(self.start_tls()).await?);
+                return Ok((!Box::pin(self.start_tls()).await?).then_some("tls-failed"));
             }
             Flow::Compress => {
                 let Some(slot) = self.shared.compressed_slot() else {
                     let mut out = out;
                     Status::CompressionUnavailable.write(&mut out);
                     self.send(&out).await?;
-                    return Ok(false);
+                    return Ok(None);
                 };
                 let mut out = out;
                 Status::CompressionActive.write(&mut out);
                 self.send(&out).await?;
-                return Ok(!self.start_compression(slot));
+                return Ok((!self.start_compression(slot)).then_some("error"));
             }
             Flow::Authenticate(pending) => {
                 self.send(&out).await?;
                 let answer = Box::pin(self.authenticate(pending)).await;
+                let code = answer.get(..3).and_then(|c| std::str::from_utf8(c).ok()?.parse().ok()).unwrap_or(0);
+                self.tally.command(Some("AUTHINFO"), code, None, started.elapsed());
                 self.send(&answer).await?;
             }
         }
-        Ok(false)
+        Ok(None)
     }
 
     /// Checks a password in the password pool and answers AUTHINFO PASS. A failure is counted
@@ -368,10 +403,17 @@ fn run_queue(
     ctx: &commands::Context,
     mut state: State,
     mut queue: VecDeque<Input>,
-) -> (State, VecDeque<Input>, Vec<u8>, Flow) {
+) -> (State, VecDeque<Input>, Vec<u8>, Flow, Vec<Answered>) {
     let mut out = Vec::with_capacity(4096);
     let mut flow = Flow::Continue;
+    let mut answered = Vec::with_capacity(queue.len().min(QUICK_BATCH));
     while let Some(input) = queue.pop_front() {
+        let started = std::time::Instant::now();
+        let mark = out.len();
+        let verb = match &input {
+            Input::Command(Ok(parsed)) => Some(parsed.row.name),
+            _ => None,
+        };
         flow = match input {
             Input::Command(parsed) => commands::execute(ctx, &mut state, parsed, &mut out),
             Input::TooLong => {
@@ -379,9 +421,16 @@ fn run_queue(
                 Flow::Continue
             }
         };
+        let code = out.get(mark..mark + 3).and_then(|c| std::str::from_utf8(c).ok()?.parse().ok()).unwrap_or(0);
+        let group =
+            matches!(verb, Some("GROUP" | "LISTGROUP")).then(|| state.group.as_ref().map(|(g, _)| g.clone())).flatten();
+        // A password check is tallied when it is answered.
+        if !matches!(flow, Flow::Authenticate(_)) {
+            answered.push(Answered { verb, code, group, took: started.elapsed() });
+        }
         if !matches!(flow, Flow::Continue) || out.len() >= BATCH_OUTPUT {
             break;
         }
     }
-    (state, queue, out, flow)
+    (state, queue, out, flow, answered)
 }
