@@ -3,6 +3,7 @@
 //! servers and the one client). `handlers` runs commands through the command table in this
 //! process, without sockets.
 
+mod cluster;
 mod commands;
 mod faults;
 mod fidelity;
