@@ -142,50 +142,6 @@ fn raw_utf8_headers_are_served_as_encoded_words() {
     assert!(encoded.contains(&"Subject: =?UTF-8?Q?caf=C3=A9_cr=C3=A8me?=".to_string()), "{encoded:?}");
 }
 
-/// A terminal program under tmux on its own socket, stopped (its tmux server) when dropped.
-struct Terminal {
-    socket: String,
-}
-
-impl Terminal {
-    fn start(name: &str, command: &str) -> Terminal {
-        let socket = format!("listnews-test-{name}-{}", std::process::id());
-        let status = std::process::Command::new("tmux")
-            .args(["-L", &socket, "new-session", "-d", "-x", "110", "-y", "20", command])
-            .status()
-            .expect("tmux (the README's test command installs it)");
-        assert!(status.success());
-        Terminal { socket }
-    }
-
-    fn screen(&self) -> String {
-        let out =
-            std::process::Command::new("tmux").args(["-L", &self.socket, "capture-pane", "-p"]).output().expect("tmux");
-        String::from_utf8_lossy(&out.stdout).into_owned()
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        std::process::Command::new("tmux").args(["-L", &self.socket, "send-keys"]).args(keys).status().expect("tmux");
-    }
-
-    /// Waits up to 20 s for `text` on the screen; returns the screen.
-    fn wait_for(&self, text: &str) -> String {
-        let mut screen = String::new();
-        let seen = wait_until(20, || {
-            screen = self.screen();
-            screen.contains(text)
-        });
-        assert!(seen, "{text:?} never showed on the screen:\n{screen}");
-        screen
-    }
-}
-
-impl Drop for Terminal {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("tmux").args(["-L", &self.socket, "kill-server"]).status();
-    }
-}
-
 /// tin and slrn under tmux show the 8-bit subjects and names right, in the thread list and in
 /// the article (tin read raw UTF-8 in a Latin-1 message as Latin-1: `GrÃ¼Ã?e`).
 #[test]

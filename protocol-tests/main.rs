@@ -14,6 +14,7 @@ mod live;
 mod malformed;
 mod mirror;
 mod operator;
+mod posting;
 mod real_clients;
 mod replays;
 mod security;

@@ -16,6 +16,7 @@ pub mod clock;
 pub mod config;
 pub mod import;
 pub mod live;
+pub mod post;
 pub mod protocol;
 pub mod server;
 pub mod store;

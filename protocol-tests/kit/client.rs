@@ -353,6 +353,32 @@ impl Client {
         self.line()
     }
 
+    /// POST (asserting 340), then the article (CRLF lines, dot-stuffed here); returns the
+    /// final status line.
+    pub fn post(&mut self, article: &[u8]) -> String {
+        self.expect("POST", 340);
+        let mut wire = Vec::new();
+        for line in article.split_inclusive(|&b| b == b'\n') {
+            let line = line.strip_suffix(b"\n").unwrap_or(line);
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.first() == Some(&b'.') {
+                wire.push(b'.');
+            }
+            wire.extend_from_slice(line);
+            wire.extend_from_slice(b"\r\n");
+        }
+        wire.extend_from_slice(b".\r\n");
+        self.send(&wire);
+        self.line()
+    }
+
+    /// [`Client::post`] asserting the final code.
+    pub fn post_expect(&mut self, article: &[u8], expected: u16) -> String {
+        let status = self.post(article);
+        assert_eq!(code(&status), expected, "POST: {status}");
+        status
+    }
+
     /// AUTHINFO that must succeed.
     pub fn login_ok(&mut self, credentials: (&str, &str)) {
         let status = self.login(credentials);

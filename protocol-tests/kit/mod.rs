@@ -5,9 +5,13 @@
 mod certs;
 mod client;
 mod fixtures;
+mod peers;
 mod servers;
+mod terminal;
 
 pub use certs::*;
 pub use client::*;
 pub use fixtures::*;
+pub use peers::*;
 pub use servers::*;
+pub use terminal::*;

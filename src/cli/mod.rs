@@ -350,7 +350,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             )?;
             let summary: crate::store::BackupSummary = serde_json::from_str(&answer)?;
             println!(
-                "backed up {} to {} in {:.1} s: {} records, {:.1} MiB of articles; verify with `listnews check --config {} --data-dir {}`",
+                "backed up {} to {} in {:.1} s: {} records, {:.1} MiB of compressed articles; verify with `listnews check --config {} --data-dir {}`",
                 config.server.data_dir.display(),
                 dest.display(),
                 started.elapsed().as_secs_f64(),
@@ -417,6 +417,25 @@ fn check(path: &std::path::Path, data_dir: Option<PathBuf>, config_only: bool) -
         config.mirrors.len(),
         config.users.len()
     );
+    if config.server.post_policy != crate::config::PostPolicy::Off {
+        // The relay is built as the server builds it (password file, CA, resolver).
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let relay = runtime.block_on(async { crate::post::relay::Relay::new(&config.server) });
+        match relay {
+            Ok(Some(relay)) => println!(
+                "posting: post_policy = {:?}, relayed to {}, post_from_rewrite = {:?}; {} groups take posts",
+                format!("{:?}", config.server.post_policy).to_lowercase(),
+                relay.describe,
+                format!("{:?}", config.server.post_from_rewrite).to_lowercase(),
+                config.groups.iter().filter(|g| g.post && g.address.is_some()).count()
+            ),
+            Ok(None) => {}
+            Err(e) => {
+                eprintln!("{}: {e}", config.path.display());
+                return Err(Exit { code: EX_CONFIG, message: "the post relay cannot be set up".into() }.into());
+            }
+        }
+    }
     if config_only {
         return Ok(());
     }
@@ -436,7 +455,7 @@ fn check(path: &std::path::Path, data_dir: Option<PathBuf>, config_only: bool) -
         }
     };
     println!(
-        "{}: format {}, {} articles in {} groups, {:.1} MiB on disk; every record read back ({:.1} MiB of article text)",
+        "{}: format {}, {} articles in {} groups, {:.1} MiB on disk; every record read back ({:.1} MiB of article text, decompressed)",
         dir.display(),
         v.format,
         v.articles,

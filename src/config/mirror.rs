@@ -33,6 +33,9 @@ pub struct MirrorConfig {
     /// Listed by LIST SUBSCRIPTIONS.
     #[serde(default)]
     pub subscribe: bool,
+    /// Its lists accept posts (when the server's post_policy allows them).
+    #[serde(default = "super::yes")]
+    pub post: bool,
     /// Per list (by directory name): what to change.
     #[serde(default)]
     pub lists: BTreeMap<String, ListOverride>,
@@ -50,6 +53,7 @@ pub struct ListOverride {
     #[serde(default)]
     pub skip: bool,
     pub subscribe: Option<bool>,
+    pub post: Option<bool>,
 }
 
 /// What the inbox's own files say of it.
@@ -217,6 +221,7 @@ pub fn groups(mirror: &MirrorConfig, known: &[GroupConfig]) -> Result<Vec<GroupC
             replica: false,
             readers: Vec::new(),
             inbox: Some(dir),
+            post: over.post.unwrap_or(mirror.post),
         });
     }
     Ok(out)

@@ -31,6 +31,83 @@ pub struct UserConfig {
     pub name: String,
     /// A PHC string from `listnews passwd` (argon2id).
     pub password_hash: String,
+    /// The From addresses this user may post as (with `post_policy = "users"`).
+    #[serde(default)]
+    pub addresses: Vec<String>,
+}
+
+/// Who may post (POST, relayed to the lists by mail).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PostPolicy {
+    /// Nobody: POST answers 440 with the list's address.
+    #[default]
+    Off,
+    /// Users after AUTHINFO, with a From address configured for them.
+    Users,
+    /// Anyone, with no From check.
+    Open,
+}
+
+/// When the relayed mail's From is replaced by the server's own address (so that the list's
+/// readers' mail servers do not refuse it under the poster's domain's DMARC policy).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FromRewrite {
+    /// When the poster's domain publishes a DMARC policy of quarantine or reject (or the
+    /// lookup fails).
+    #[default]
+    Dmarc,
+    Always,
+    Never,
+}
+
+/// Where posts are relayed: `smtp://host[:port]` (plain; port 25), `smtp+starttls://host[:port]`
+/// (port 587), `smtps://host[:port]` (implicit TLS, port 465) or `sendmail:/path/to/sendmail`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelayUrl {
+    Smtp { host: String, port: u16, security: RelaySecurity },
+    Sendmail(PathBuf),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RelaySecurity {
+    Plain,
+    StartTls,
+    Tls,
+}
+
+impl RelayUrl {
+    pub fn parse(url: &str) -> Result<RelayUrl, String> {
+        if let Some(path) = url.strip_prefix("sendmail:") {
+            let path = PathBuf::from(path);
+            if !path.is_absolute() {
+                return Err("the sendmail program needs an absolute path".into());
+            }
+            return Ok(RelayUrl::Sendmail(path));
+        }
+        let (security, default_port, rest) = match url.split_once("://") {
+            Some(("smtp", rest)) => (RelaySecurity::Plain, 25, rest),
+            Some(("smtp+starttls", rest)) => (RelaySecurity::StartTls, 587, rest),
+            Some(("smtps", rest)) => (RelaySecurity::Tls, 465, rest),
+            _ => return Err("not an smtp://, smtp+starttls://, smtps:// or sendmail: address".into()),
+        };
+        let authority = rest.trim_end_matches('/');
+        if authority.contains('/') {
+            return Err("nothing may follow host:port".into());
+        }
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => {
+                (h, p.parse::<u16>().map_err(|_| format!("bad port {p:?}"))?)
+            }
+            _ => (authority, default_port),
+        };
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        if host.is_empty() {
+            return Err("no host".into());
+        }
+        Ok(RelayUrl::Smtp { host: host.to_string(), port, security })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -98,6 +175,32 @@ pub struct ServerConfig {
     /// Close a connection idle this long (RFC 3977 §3.1: at least 3 minutes).
     #[serde(default = "default_idle_timeout")]
     pub idle_timeout_secs: u64,
+    /// Who may post: "off" (the default), "users" or "open".
+    #[serde(default)]
+    pub post_policy: PostPolicy,
+    /// Where posts go as mail (see [`RelayUrl`]); needed unless posting is off.
+    pub post_relay: Option<String>,
+    /// SMTP AUTH at the relay: the user, and a file holding the password.
+    pub post_relay_user: Option<String>,
+    pub post_relay_password_file: Option<PathBuf>,
+    /// A PEM file of CA certificates to trust for the relay's TLS instead of the system's.
+    pub post_relay_ca: Option<PathBuf>,
+    /// The envelope sender (MAIL FROM) of every relayed post; by default the poster's address,
+    /// so bounces reach the poster.
+    pub post_envelope_from: Option<String>,
+    /// When From is rewritten to `"Name via HOST" <post_from_address>` with Reply-To the poster.
+    #[serde(default)]
+    pub post_from_rewrite: FromRewrite,
+    /// The address a rewritten From carries (default `noreply@` the hostname).
+    pub post_from_address: Option<String>,
+    /// The DNS server for DMARC lookups (default: the system's resolvers).
+    pub post_dns: Option<SocketAddr>,
+    /// The largest article POST accepts, in octets.
+    #[serde(default = "default_post_max_bytes")]
+    pub post_max_bytes: usize,
+    /// Posts an hour from one user, one From address, one client address.
+    #[serde(default = "default_post_per_hour")]
+    pub post_per_hour: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -131,6 +234,13 @@ pub struct GroupConfig {
     /// For a group of a `[[mirror]]`: its inbox's directory name.
     #[serde(skip)]
     pub inbox: Option<String>,
+    /// Accepts posts (relayed to `address`) when the server's post_policy allows them.
+    #[serde(default = "yes")]
+    pub post: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Deserialize)]
@@ -189,6 +299,14 @@ fn default_idle_timeout() -> u64 {
     1800
 }
 
+fn default_post_max_bytes() -> usize {
+    1_000_000
+}
+
+fn default_post_per_hour() -> u32 {
+    20
+}
+
 fn default_data_dir() -> PathBuf {
     PathBuf::from("data")
 }
@@ -212,7 +330,11 @@ impl Config {
         let base = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
         let mut server = file.server;
         check_server(&server, &at, &mut problems);
-        for p in [&mut server.tls_cert, &mut server.tls_key].into_iter().flatten() {
+        for p in
+            [&mut server.tls_cert, &mut server.tls_key, &mut server.post_relay_password_file, &mut server.post_relay_ca]
+                .into_iter()
+                .flatten()
+        {
             if p.is_relative() {
                 *p = base.join(&*p);
             }
@@ -232,6 +354,14 @@ impl Config {
                     &key("name"),
                     format!("user {:?} is configured twice; fix: keep one [[user]] per name", u.name),
                 ));
+            }
+            for (j, a) in u.addresses.iter().enumerate() {
+                if !looks_like_address(a) {
+                    problems.push(at.problem(
+                        &[Key("user"), Index(i), Key("addresses"), Index(j)],
+                        format!("{a:?} is not a mail address; fix: write it as name@example.org"),
+                    ));
+                }
             }
             if argon2::PasswordHash::new(&u.password_hash).is_err() {
                 problems.push(at.problem(
@@ -312,7 +442,11 @@ impl Config {
                 g
             })
             .collect();
-        let mut config = Config { path: path.to_path_buf(), server, groups, mirrors, users: file.user };
+        let mut users = file.user;
+        for u in &mut users {
+            u.addresses = u.addresses.iter().map(|a| a.trim().to_ascii_lowercase()).collect();
+        }
+        let mut config = Config { path: path.to_path_buf(), server, groups, mirrors, users };
         config.groups =
             config.with_mirror_lists(&[]).map_err(|message| invalid(vec![at.problem(&[Key("mirror")], message)]))?;
         Ok(config)
@@ -409,6 +543,51 @@ fn check_server(server: &ServerConfig, at: &Locator, problems: &mut Vec<Problem>
         "watch_interval_secs",
         "must be a positive number of seconds; fix: e.g. 10",
     );
+    let posting = server.post_policy != PostPolicy::Off;
+    check(
+        !posting || server.post_relay.is_some(),
+        "post_policy",
+        "posting needs a relay; fix: set post_relay = \"smtp://127.0.0.1:25\" (or sendmail:/usr/sbin/sendmail), or post_policy = \"off\"",
+    );
+    if let Some(url) = &server.post_relay
+        && let Err(why) = RelayUrl::parse(url)
+    {
+        check(
+            false,
+            "post_relay",
+            &format!(
+                "{url:?}: {why}; fix: e.g. smtp://127.0.0.1:25, smtp+starttls://smtp.example.org:587, smtps://smtp.example.org or sendmail:/usr/sbin/sendmail"
+            ),
+        );
+    }
+    check(
+        server.post_relay_user.is_some() == server.post_relay_password_file.is_some(),
+        if server.post_relay_user.is_some() { "post_relay_user" } else { "post_relay_password_file" },
+        "post_relay_user and post_relay_password_file go together; fix: set both or neither",
+    );
+    for (key, value) in
+        [("post_envelope_from", &server.post_envelope_from), ("post_from_address", &server.post_from_address)]
+    {
+        if let Some(a) = value {
+            check(looks_like_address(a), key, "is not a mail address; fix: write it as name@example.org");
+        }
+    }
+    check(server.post_max_bytes >= 1024, "post_max_bytes", "must be at least 1024; fix: e.g. 1000000");
+    check(server.post_per_hour >= 1, "post_per_hour", "must be at least 1; fix: e.g. 20, or post_policy = \"off\"");
+}
+
+/// A bare mail address: `local@domain`, nothing else.
+pub fn looks_like_address(a: &str) -> bool {
+    let a = a.trim();
+    match a.rsplit_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !a.contains(|c: char| c.is_whitespace() || c.is_control() || "<>,;\"".contains(c))
+        }
+        None => false,
+    }
 }
 
 /// A `pull` source: `nntp://host[:port]/group`.

@@ -80,16 +80,14 @@ pub enum Fed {
     /// The block is not complete yet: feed more.
     More,
     /// The block ended; `used` bytes of the input belonged to it (the rest is what the client
-    /// sent after it).
+    /// sent after it). [`BlockReader::into_text`] says whether it fitted under the cap.
     Done { used: usize },
-    /// The block passed the size cap; it is being read to its end and thrown away. Keep
-    /// feeding until `Done`, then answer the refusal.
-    TooLarge,
 }
 
 /// Reads a block a client sends (an article after `340`), bytes in as they arrive: unstuffed,
-/// line ends kept as CRLF, at most `max` bytes kept. Past the cap the rest of the block is
-/// read and dropped, so the session stays in step with the client.
+/// line ends kept as CRLF (a line ending in a bare LF is read as one ending in CRLF), at most
+/// `max` bytes kept. Past the cap the rest of the block is read and dropped, so the session
+/// stays in step with the client.
 #[derive(Debug)]
 pub struct BlockReader {
     max: usize,
@@ -131,7 +129,7 @@ impl BlockReader {
             };
             self.partial.clear();
             if done {
-                return if self.too_large { Fed::TooLarge } else { Fed::Done { used } };
+                return Fed::Done { used };
             }
         }
         // A line without its end yet: keep it, but never more than the cap allows.
@@ -146,12 +144,13 @@ impl BlockReader {
             self.partial.clear();
             self.partial.extend_from_slice(&rest[rest.len() - keep..]);
         }
-        if self.too_large { Fed::TooLarge } else { Fed::More }
+        Fed::More
     }
 
-    /// The block read (CRLF line ends, unstuffed), once `feed` said `Done`.
-    pub fn into_text(self) -> Vec<u8> {
-        self.text
+    /// The block read (CRLF line ends, unstuffed), once `feed` said `Done`; `None` when it
+    /// was larger than the cap.
+    pub fn into_text(self) -> Option<Vec<u8>> {
+        (!self.too_large).then_some(self.text)
     }
 }
 
@@ -191,18 +190,26 @@ mod tests {
         assert_eq!(r.feed(b"Subject: x\r\n\r\n..dot"), Fed::More);
         assert_eq!(r.feed(b"\r\nbody\r"), Fed::More);
         assert_eq!(r.feed(b"\n.\r\nQUIT\r\n"), Fed::Done { used: 4 });
-        assert_eq!(r.into_text(), b"Subject: x\r\n\r\n.dot\r\nbody\r\n");
+        assert_eq!(r.into_text().unwrap(), b"Subject: x\r\n\r\n.dot\r\nbody\r\n");
     }
 
     #[test]
     fn an_oversized_block_is_read_to_its_end_and_dropped() {
         let mut r = BlockReader::new(10);
-        assert_eq!(r.feed(b"0123456789abcdef\r\n"), Fed::TooLarge);
-        assert_eq!(r.feed(&[b'x'; 5000]), Fed::TooLarge);
-        assert_eq!(r.feed(b"\r\nmore\r\n.\r\nNEXT"), Fed::TooLarge);
+        assert_eq!(r.feed(b"0123456789abcdef\r\n"), Fed::More);
+        assert_eq!(r.feed(&[b'x'; 5000]), Fed::More);
+        assert_eq!(r.feed(b"\r\nmore\r\n.\r\nNEXT"), Fed::Done { used: 11 });
+        assert_eq!(r.into_text(), None);
         let mut r = BlockReader::new(10);
-        assert_eq!(r.feed(&[b'x'; 50]), Fed::TooLarge);
-        assert_eq!(r.feed(b"\r\n.\r\n"), Fed::TooLarge);
+        assert_eq!(r.feed(&[b'x'; 50]), Fed::More);
+        assert_eq!(r.feed(b"\r\n.\r\n"), Fed::Done { used: 5 });
+        assert_eq!(r.into_text(), None);
+        // Memory stays at the cap whatever comes: a line without end keeps at most two bytes.
+        let mut r = BlockReader::new(10);
+        for _ in 0..1000 {
+            r.feed(&[b'y'; 4096]);
+        }
+        assert!(r.partial.len() <= 12 && r.text.is_empty());
     }
 
     mod properties {
@@ -229,7 +236,7 @@ mod tests {
                 let done = |f: &Fed| matches!(f, Fed::Done { .. });
                 let fed = if done(&first) { first } else { r.feed(&wire[cut..]) };
                 prop_assert!(done(&fed), "{:?}", fed);
-                prop_assert_eq!(r.into_text(), text);
+                prop_assert_eq!(r.into_text(), Some(text));
             }
         }
     }

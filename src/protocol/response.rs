@@ -82,8 +82,12 @@ pub enum Status {
     NewGroupsFollow,
     /// 281
     AuthAccepted,
+    /// 240: the relay accepted the post's mail.
+    Posted { id: String },
     /// 282: XGTITLE.
     DescriptionsFollow,
+    /// 340: POST may send its article.
+    SendArticle,
     /// 381
     PasswordRequired,
     /// 382
@@ -102,6 +106,8 @@ pub enum Status {
     AuthBusy,
     /// 403: COMPRESS while the server has as many compressed connections as it allows.
     CompressionUnavailable,
+    /// 403: POST while the server is reading or relaying as many posts as it allows.
+    PostingBusy,
     /// 400: too many failed AUTHINFO attempts on this connection; it is closed.
     TooManyAuthFailures,
     /// 411
@@ -124,6 +130,10 @@ pub enum Status {
     NotWanted,
     /// 440: POST where posting is off; with the current group's list address when it has one.
     PostingNotPermitted { list: Option<(String, String)> },
+    /// 440: this session or user may not post now (the reason given).
+    PostingRefused(String),
+    /// 441: the post was not relayed (the reason given: the article's fault or the relay's).
+    PostFailed(String),
     /// 480
     AuthRequired,
     /// 481
@@ -180,12 +190,14 @@ impl Status {
             HeadersFollow(verb) => verb.code(),
             NewArticlesFollow => 230,
             NewGroupsFollow => 231,
+            Posted { .. } => 240,
             AuthAccepted => 281,
             DescriptionsFollow => 282,
+            SendArticle => 340,
             PasswordRequired => 381,
             ContinueWithTls => 382,
             ShuttingDown | IdleTimeout | TooManyConnections | TooManyFromAddress | TooManyAuthFailures => 400,
-            Fault | AuthBusy | CompressionUnavailable => 403,
+            Fault | AuthBusy | CompressionUnavailable | PostingBusy => 403,
             NoSuchGroup(_) => 411,
             NoGroupSelected => 412,
             NoCurrentArticle => 420,
@@ -194,7 +206,8 @@ impl Status {
             NoArticleWithNumber | NoArticlesInRange => 423,
             NoArticleWithId => 430,
             NotWanted => 435,
-            PostingNotPermitted { .. } => 440,
+            PostingNotPermitted { .. } | PostingRefused(_) => 440,
+            PostFailed(_) => 441,
             AuthRequired => 480,
             AuthFailed => 481,
             AuthOutOfSequence => 482,
@@ -269,8 +282,12 @@ impl fmt::Display for Status {
             HeadersFollow(_) => f.write_str("Headers follow"),
             NewArticlesFollow => f.write_str("List of new articles follows"),
             NewGroupsFollow => f.write_str("List of new newsgroups follows"),
+            Posted { id } => {
+                write!(f, "Article received {id} (relayed to the list: it appears here when the list delivers it)")
+            }
             AuthAccepted => f.write_str("Authentication accepted"),
             DescriptionsFollow => f.write_str("Descriptions follow"),
+            SendArticle => f.write_str("Input article; end with <CR-LF>.<CR-LF>"),
             PasswordRequired => f.write_str("Password required"),
             ContinueWithTls => f.write_str("Continue with TLS negotiation"),
             ShuttingDown => f.write_str("Server shutting down"),
@@ -280,6 +297,7 @@ impl fmt::Display for Status {
             Fault => f.write_str("Internal fault; try again later"),
             AuthBusy => f.write_str("Too many authentication requests; try again later"),
             CompressionUnavailable => f.write_str("Unable to activate compression: too many compressed connections"),
+            PostingBusy => f.write_str("Too many posts under way; try again in a minute"),
             TooManyAuthFailures => f.write_str("Too many authentication failures; closing connection"),
             NoSuchGroup(name) => write!(f, "No such newsgroup: {name}"),
             NoGroupSelected => f.write_str("No newsgroup selected"),
@@ -296,6 +314,8 @@ impl fmt::Display for Status {
             PostingNotPermitted { list: None } => {
                 f.write_str("Posting not permitted; this archive is read-only, post to the lists by mail")
             }
+            PostingRefused(why) => write!(f, "Posting not permitted: {why}"),
+            PostFailed(why) => write!(f, "Posting failed: {}", one_line(why)),
             AuthRequired => f.write_str("Authentication required"),
             AuthFailed => f.write_str("Authentication failed"),
             AuthOutOfSequence => f.write_str("Authentication commands issued out of sequence"),
@@ -313,6 +333,22 @@ impl fmt::Display for Status {
             TlsUnavailable => f.write_str("Can not initiate TLS negotiation: no certificate configured"),
         }
     }
+}
+
+/// A reason fit for a status line: line breaks (an MTA's multi-line reply) become spaces,
+/// other control characters go, and it is cut at 400 octets.
+fn one_line(text: &str) -> String {
+    let mut out: String =
+        text.split_whitespace().collect::<Vec<_>>().join(" ").chars().filter(|c| !c.is_control()).collect();
+    if out.len() > 400 {
+        let mut cut = 400;
+        while !out.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        out.truncate(cut);
+        out.push_str(" …");
+    }
+    out
 }
 
 /// The DATE response value: `yyyymmddhhmmss`, UTC (RFC 3977 §7.1).
@@ -340,11 +376,13 @@ mod tests {
             Status::HelpFollows,
             Status::Greeting { host: "h".into(), posting: false },
             Status::PostingNotPermitted { list: None },
+            Status::PostFailed("relay said:\r\n550 5.7.1\nno".into()),
             Status::TlsUnavailable,
             Status::ThreadFollows { id: "<a@b>".into(), count: 2 },
         ];
         for s in all {
             let line = s.to_line();
+            assert_eq!(line.iter().filter(|&&b| b == b'\n').count(), 1, "{s}");
             assert!(line.ends_with(b"\r\n") && line[..3].iter().all(u8::is_ascii_digit) && line[3] == b' ');
             assert!((100..600).contains(&s.code()));
         }

@@ -171,7 +171,7 @@ impl Row {
 
 use Cap as C;
 use Grammar::{Bare, IgnoredWord, ListBare, ListWildmat, Parse};
-use Kind::{Auth, Listing, Quick};
+use Kind::{Auth, Listing, Quick, ReadsBlock};
 
 /// Every command the server answers, in HELP order.
 pub static COMMANDS: &[Row] = &[
@@ -207,7 +207,7 @@ pub static COMMANDS: &[Row] = &[
     row("NEWNEWS", "wildmat [yy]yymmdd hhmmss [GMT]", C::NewNews, Listing, Parse(grammar::newnews)),
     row("NEXT", "", C::Reader, Quick, Bare(Command::Next)).needs_group(),
     row("OVER", "[message-id|range]", C::Over, Listing, Parse(grammar::over)).needs_group(),
-    row("POST", "", C::Post, Quick, Bare(Command::Post)).when(When::Posting),
+    row("POST", "", C::Post, ReadsBlock, Bare(Command::Post)).when(When::Posting),
     row("QUIT", "", C::None, Quick, Bare(Command::Quit)),
     row("STARTTLS", "", C::StartTls, Quick, Bare(Command::StartTls)).when(When::TlsPossible),
     row("STAT", "[message-id|number]", C::Reader, Quick, Parse(grammar::stat)).needs_group(),

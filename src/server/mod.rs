@@ -24,6 +24,8 @@ use tokio::sync::{Notify, watch};
 use tokio_rustls::TlsAcceptor;
 
 use crate::config::Config;
+use crate::post::ledger::Ledger;
+use crate::post::relay::Relay;
 use crate::protocol::Status;
 use crate::protocol::proxy::{self, ProxyHeader};
 use crate::store::Store;
@@ -66,6 +68,12 @@ pub struct Shared {
     writers: AtomicUsize,
     /// Connections under COMPRESS DEFLATE now.
     compressed: AtomicUsize,
+    /// Where posts go (rebuilt on reload); `None` while posting is off.
+    relay: RwLock<Option<Arc<Relay>>>,
+    /// Posts per hour and recently posted Message-IDs (kept across reloads).
+    pub(crate) ledger: Ledger,
+    /// Posts being read or relayed now.
+    posting: AtomicUsize,
 }
 
 impl Shared {
@@ -77,6 +85,24 @@ impl Shared {
     }
     fn limits(&self) -> Limits {
         *self.limits.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn relay(&self) -> Option<Arc<Relay>> {
+        self.relay.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Counts a post being read and relayed, unless [`MAX_POSTING`] are under way.
+    pub(crate) fn posting_slot(self: &Arc<Self>) -> Option<PostingSlot> {
+        let mut now = self.posting.load(Ordering::SeqCst);
+        loop {
+            if now >= MAX_POSTING {
+                return None;
+            }
+            match self.posting.compare_exchange(now, now + 1, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return Some(PostingSlot(self.clone())),
+                Err(actual) => now = actual,
+            }
+        }
     }
 
     /// Counts a compressed connection, unless the limit is reached.
@@ -108,6 +134,18 @@ impl Shared {
         *n += 1;
         self.active.fetch_add(1, Ordering::SeqCst);
         Ok(Slot { shared: self.clone(), ip })
+    }
+}
+
+/// Posts read and relayed at once (each holds up to `post_max_bytes`); past it POST gets 403.
+pub const MAX_POSTING: usize = 32;
+
+/// A post under way; dropping it ends the count.
+pub(crate) struct PostingSlot(Arc<Shared>);
+
+impl Drop for PostingSlot {
+    fn drop(&mut self) {
+        self.0.posting.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -218,6 +256,13 @@ fn limits_of(config: &Config) -> Limits {
     }
 }
 
+fn relay_of(config: &Config) -> anyhow::Result<Option<Arc<Relay>>> {
+    if config.server.post_policy == crate::config::PostPolicy::Off {
+        return Ok(None);
+    }
+    Ok(Relay::new(&config.server).map_err(|e| anyhow::anyhow!(e))?.map(Arc::new))
+}
+
 fn tls_of(config: &Config) -> anyhow::Result<Option<TlsAcceptor>> {
     match (&config.server.tls_cert, &config.server.tls_key) {
         (Some(cert), Some(key)) => Ok(Some(tls::acceptor(cert, key)?)),
@@ -248,6 +293,9 @@ impl Server {
             limiter: auth::Limiter::default(),
             writers: AtomicUsize::new(0),
             compressed: AtomicUsize::new(0),
+            relay: RwLock::new(relay_of(config)?),
+            ledger: Ledger::default(),
+            posting: AtomicUsize::new(0),
         });
         let mut server = Server { addrs: Vec::new(), tls_addrs: Vec::new(), shared, store, stop, tasks: Vec::new() };
         let mut listeners = Vec::new();
@@ -304,7 +352,9 @@ impl Server {
     pub fn reload(&self, config: &Config) -> anyhow::Result<()> {
         ensure_groups(config, &self.store)?;
         let tls = tls_of(config)?;
+        let relay = relay_of(config)?;
         *self.shared.tls.write().unwrap_or_else(|e| e.into_inner()) = tls;
+        *self.shared.relay.write().unwrap_or_else(|e| e.into_inner()) = relay;
         *self.shared.limits.write().unwrap_or_else(|e| e.into_inner()) = limits_of(config);
         *self.shared.ctx.write().unwrap_or_else(|e| e.into_inner()) = Context::new(self.store.clone(), config);
         Ok(())

@@ -47,8 +47,9 @@ impl Input {
     /// May it run on the session's own thread? Unparsable lines only produce an error status.
     fn is_quick(&self) -> bool {
         match self {
-            // A password check only starts here: the hashing runs in the password pool.
-            Input::Command(Ok(parsed)) => matches!(parsed.row.kind, Kind::Quick | Kind::Auth),
+            // A password check only starts here: the hashing runs in the password pool; POST
+            // only checks who may post before the article is read.
+            Input::Command(Ok(parsed)) => matches!(parsed.row.kind, Kind::Quick | Kind::Auth | Kind::ReadsBlock),
             Input::Command(Err(_)) | Input::TooLong => true,
         }
     }
@@ -114,8 +115,10 @@ impl Session {
 
     /// The session's loop; returns how it ended.
     async fn serve(&mut self) -> std::io::Result<&'static str> {
-        let host = self.shared.context().hostname.clone();
-        self.send(&Status::Greeting { host, posting: false }.to_line()).await?;
+        let ctx = self.shared.context();
+        let greeting = Status::Greeting { host: ctx.hostname.clone(), posting: ctx.may_post(&self.state).is_ok() };
+        drop(ctx);
+        self.send(&greeting.to_line()).await?;
         let mut shutdown = self.shared.shutdown.clone();
         loop {
             self.frame();
@@ -218,10 +221,14 @@ impl Session {
         true
     }
 
-    /// Moves complete lines from the input buffer to the queue.
+    /// Moves complete lines from the input buffer to the queue. What follows a command that
+    /// reads a block (POST) stays in the buffer: it may be the block.
     fn frame(&mut self) {
         let mut start = 0;
-        while let Some(nl) = memchr::memchr(b'\n', &self.inbuf[start..]) {
+        let awaiting_block = |queue: &VecDeque<Input>| matches!(queue.back(), Some(Input::Command(Ok(parsed))) if parsed.row.kind == Kind::ReadsBlock);
+        while !awaiting_block(&self.queue)
+            && let Some(nl) = memchr::memchr(b'\n', &self.inbuf[start..])
+        {
             let end = start + nl;
             if self.discarding {
                 self.discarding = false;
@@ -298,8 +305,142 @@ impl Session {
                 self.tally.command(Some("AUTHINFO"), code, None, started.elapsed());
                 self.send(&answer).await?;
             }
+            Flow::ReadArticle => {
+                let status = Box::pin(self.post(out)).await?;
+                self.tally.command(Some("POST"), status.code(), None, started.elapsed());
+                self.send(&status.to_line()).await?;
+            }
         }
         Ok(None)
+    }
+
+    /// POST, once the handler said this session may post: answers `340` (with what came
+    /// before it in `out`) unless the server is busy or a limit is reached, reads the article,
+    /// checks it and relays it. Returns the final status.
+    async fn post(&mut self, mut out: Vec<u8>) -> std::io::Result<Status> {
+        let ctx = self.shared.context();
+        let Some(relay) = self.shared.relay() else {
+            self.send(&out).await?;
+            return Ok(Status::PostingRefused("no mail relay is configured".into()));
+        };
+        let keys = self.post_keys(None);
+        let ready = match (self.shared.ledger.over_limit(&keys, ctx.post_per_hour), self.shared.posting_slot()) {
+            (Some((key, wait)), _) => Err(Status::PostingRefused(format!(
+                "{} posts an hour from {key} at most; try again in {} minutes",
+                ctx.post_per_hour,
+                wait.as_secs().div_ceil(60)
+            ))),
+            (None, None) => Err(Status::PostingBusy),
+            (None, Some(slot)) => Ok(slot),
+        };
+        let _slot = match ready {
+            Ok(slot) => slot,
+            Err(status) => {
+                self.send(&out).await?;
+                return Ok(status);
+            }
+        };
+        Status::SendArticle.write(&mut out);
+        self.send(&out).await?;
+        let Some(text) = self.read_block(ctx.post_max_bytes).await? else {
+            return Ok(Status::PostFailed(format!("the article is larger than {} octets", ctx.post_max_bytes)));
+        };
+        let state = self.state.clone();
+        let checked = {
+            let ctx = ctx.clone();
+            tokio::task::spawn_blocking(move || commands::prepare_post(&ctx, &state, &text))
+                .await
+                .map_err(std::io::Error::other)?
+        };
+        let outgoing = match checked {
+            Ok(outgoing) => outgoing,
+            Err(status) => {
+                tracing::info!("post: refused address={} user={} reason=\"{status}\"", self.client.ip(), self.who());
+                return Ok(status);
+            }
+        };
+        let keys = self.post_keys(Some(&outgoing.poster.address_lower()));
+        if let Some((key, wait)) = self.shared.ledger.over_limit(&keys, ctx.post_per_hour) {
+            return Ok(Status::PostingRefused(format!(
+                "{} posts an hour from {key} at most; try again in {} minutes",
+                ctx.post_per_hour,
+                wait.as_secs().div_ceil(60)
+            )));
+        }
+        let id = outgoing.message_id.clone();
+        if !self.shared.ledger.claim(&id) {
+            return Ok(Status::PostFailed(format!("{id} was posted here recently")));
+        }
+        match relay.deliver(&outgoing, crate::clock::now()).await {
+            Ok(done) => {
+                self.shared.ledger.record(&keys);
+                tracing::info!(
+                    "post: relayed id={id} address={} user={} from={} groups={} to={} via={} rewritten={} bytes={} reply=\"{}\"",
+                    self.client.ip(),
+                    self.who(),
+                    outgoing.poster.address,
+                    outgoing.groups.join(","),
+                    outgoing.lists.join(","),
+                    relay.describe,
+                    done.rewritten,
+                    done.mail.len(),
+                    done.reply.escape_debug()
+                );
+                Ok(Status::Posted { id })
+            }
+            Err(why) => {
+                self.shared.ledger.release(&id);
+                tracing::warn!(
+                    "post: relay failed id={id} address={} user={} via={} error=\"{}\"",
+                    self.client.ip(),
+                    self.who(),
+                    relay.describe,
+                    why.escape_debug()
+                );
+                Ok(Status::PostFailed(format!("the mail relay did not take it: {why}")))
+            }
+        }
+    }
+
+    /// The user name for log lines (`-` before AUTHINFO).
+    fn who(&self) -> String {
+        self.state.user.as_deref().map_or_else(|| "-".into(), |u| format!("{u:?}"))
+    }
+
+    /// What posts are counted against: the user, the client's address and the From address.
+    fn post_keys(&self, from: Option<&str>) -> Vec<String> {
+        let mut keys = vec![format!("address {}", self.client.ip())];
+        if let Some(user) = &self.state.user {
+            keys.push(format!("user {user}"));
+        }
+        if let Some(from) = from {
+            keys.push(from.to_string());
+        }
+        keys
+    }
+
+    /// Reads a block the client sends (POST's article), keeping what follows it for the
+    /// next commands. `None` when it was larger than `max` (read to its end and dropped).
+    async fn read_block(&mut self, max: usize) -> std::io::Result<Option<Vec<u8>>> {
+        let mut reader = block::BlockReader::new(max);
+        let mut fed = reader.feed(&self.inbuf);
+        let mut buf = Vec::new();
+        loop {
+            if let block::Fed::Done { used } = fed {
+                let rest = if buf.is_empty() { self.inbuf[used..].to_vec() } else { buf[used..].to_vec() };
+                self.inbuf = rest;
+                return Ok(reader.into_text());
+            }
+            self.inbuf.clear();
+            buf.clear();
+            buf.reserve(READ_CHUNK);
+            match tokio::time::timeout(self.idle_timeout, self.stream.read_buf(&mut buf)).await {
+                Ok(Ok(0)) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                Ok(Ok(_)) => fed = reader.feed(&buf),
+                Ok(Err(e)) => return Err(e),
+                Err(_) => return Err(std::io::Error::new(std::io::ErrorKind::TimedOut, "no article")),
+            }
+        }
     }
 
     /// Checks a password in the password pool and answers AUTHINFO PASS. A failure is counted
@@ -424,8 +565,8 @@ fn run_queue(
         let code = out.get(mark..mark + 3).and_then(|c| std::str::from_utf8(c).ok()?.parse().ok()).unwrap_or(0);
         let group =
             matches!(verb, Some("GROUP" | "LISTGROUP")).then(|| state.group.as_ref().map(|(g, _)| g.clone())).flatten();
-        // A password check is tallied when it is answered.
-        if !matches!(flow, Flow::Authenticate(_)) {
+        // A password check and a post are tallied when they are answered.
+        if !matches!(flow, Flow::Authenticate(_) | Flow::ReadArticle) {
             answered.push(Answered { verb, code, group, took: started.elapsed() });
         }
         if !matches!(flow, Flow::Continue) || out.len() >= BATCH_OUTPUT {

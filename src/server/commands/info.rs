@@ -1,4 +1,4 @@
-//! CAPABILITIES, HELP, DATE, MODE READER, QUIT, POST, IHAVE, AUTHINFO, STARTTLS and COMPRESS:
+//! CAPABILITIES, HELP, DATE, MODE READER, QUIT, IHAVE, AUTHINFO, STARTTLS and COMPRESS:
 //! what the server offers, who the client is, and the session's transport.
 
 use super::{Answer, Context, Flow, PendingAuth, State};
@@ -29,22 +29,15 @@ pub(super) fn date(out: &mut Vec<u8>) -> Answer {
     Ok(Flow::Continue)
 }
 
-pub(super) fn mode_reader(out: &mut Vec<u8>) -> Answer {
-    Status::ReaderMode { posting: false }.write(out);
+/// MODE READER: 200 when this session may post (Thunderbird reads it instead of CAPABILITIES).
+pub(super) fn mode_reader(ctx: &Context, state: &State, out: &mut Vec<u8>) -> Answer {
+    Status::ReaderMode { posting: ctx.may_post(state).is_ok() }.write(out);
     Ok(Flow::Continue)
 }
 
 pub(super) fn quit(out: &mut Vec<u8>) -> Answer {
     Status::Bye.write(out);
     Ok(Flow::Quit)
-}
-
-/// POST: this archive takes mail; the answer names the current group's list address.
-pub(super) fn post(ctx: &Context, state: &State) -> Answer {
-    let list = state.group.as_ref().and_then(|(name, _)| {
-        ctx.groups.get(name).and_then(|g| g.address.clone()).map(|address| (address, name.clone()))
-    });
-    Err(Status::PostingNotPermitted { list }.into())
 }
 
 /// IHAVE: news peers are not fed here.

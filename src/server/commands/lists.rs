@@ -30,10 +30,17 @@ fn per_group(
     Ok(Flow::Continue)
 }
 
-/// LIST ACTIVE: `group high low status`. An archive takes no posts: status `n`, as
-/// public-inbox sends.
+/// A group's status flag for this session: `y` where it may post to it (relayed to the list),
+/// `n` otherwise (as public-inbox sends for every group).
+fn flag(ctx: &Context, state: &State, name: &str) -> char {
+    if ctx.postable(state, name) { 'y' } else { 'n' }
+}
+
+/// LIST ACTIVE: `group high low status`.
 pub(super) fn active(ctx: &Context, state: &State, pattern: Option<&str>, out: &mut Vec<u8>) -> Answer {
-    per_group(ctx, state, pattern, Listing::Active, out, |name, meta| format!("{name} {} {} n", meta.high, meta.low))
+    per_group(ctx, state, pattern, Listing::Active, out, |name, meta| {
+        format!("{name} {} {} {}", meta.high, meta.low, flag(ctx, state, name))
+    })
 }
 
 /// LIST ACTIVE.TIMES: `group created creator`.
@@ -47,7 +54,7 @@ pub(super) fn active_times(ctx: &Context, state: &State, pattern: Option<&str>, 
 /// LIST COUNTS (RFC 6048 §2.2): like ACTIVE, with the count before the status.
 pub(super) fn counts(ctx: &Context, state: &State, pattern: Option<&str>, out: &mut Vec<u8>) -> Answer {
     per_group(ctx, state, pattern, Listing::Counts, out, |name, meta| {
-        format!("{name} {} {} {} n", meta.high, meta.low, meta.count)
+        format!("{name} {} {} {} {}", meta.high, meta.low, meta.count, flag(ctx, state, name))
     })
 }
 

@@ -1,7 +1,8 @@
 //! What each NNTP command does: one handler per row of the command table
 //! ([`crate::protocol::table`]), found through [`dispatch`]. The handlers live by family:
-//! `info` (CAPABILITIES, HELP, DATE, MODE READER, QUIT, POST, IHAVE, AUTHINFO, STARTTLS,
-//! COMPRESS), `articles` (GROUP, LISTGROUP, NEXT, LAST, ARTICLE/HEAD/BODY/STAT), `over` (OVER,
+//! `info` (CAPABILITIES, HELP, DATE, MODE READER, QUIT, IHAVE, AUTHINFO, STARTTLS,
+//! COMPRESS), `post` (POST: who may, and the article's checks against the groups and users),
+//! `articles` (GROUP, LISTGROUP, NEXT, LAST, ARTICLE/HEAD/BODY/STAT), `over` (OVER,
 //! the HDR family, XTHREAD and the chunked listings) and `lists` (LIST, XGTITLE, XPATH,
 //! NEWGROUPS, NEWNEWS).
 //!
@@ -15,7 +16,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
-use crate::config::{Config, GroupConfig};
+use crate::config::{Config, GroupConfig, PostPolicy};
 use crate::protocol::command::{ArticleRef, Command, ListKind, ParseError, Parsed};
 use crate::protocol::response::HeaderVerb;
 use crate::protocol::table::{Needs, Offer};
@@ -28,9 +29,11 @@ mod articles;
 mod info;
 mod lists;
 mod over;
+mod post;
 
 pub use info::finish_auth;
 pub use over::resume;
+pub use post::prepare as prepare_post;
 
 /// Stop adding to a response buffer past this size; the rest follows in the next chunk.
 pub const CHUNK: usize = 256 << 10;
@@ -60,6 +63,12 @@ pub struct Context {
     /// Group names by id, read when the context is made (ids never change their name):
     /// every article served names its groups in Newsgroups and Xref.
     names: HashMap<u32, String>,
+    /// Who may post, the largest article and the hourly limit.
+    pub post_policy: PostPolicy,
+    pub post_max_bytes: usize,
+    pub post_per_hour: u32,
+    /// The From addresses each user may post as (lower case).
+    addresses: HashMap<String, Vec<String>>,
 }
 
 /// What a session may do with a group.
@@ -126,7 +135,33 @@ impl Context {
             tls_available: config.server.tls_cert.is_some(),
             private,
             names,
+            post_policy: config.server.post_policy,
+            post_max_bytes: config.server.post_max_bytes,
+            post_per_hour: config.server.post_per_hour,
+            addresses: config.users.iter().map(|u| (u.name.clone(), u.addresses.clone())).collect(),
         })
+    }
+
+    /// May this session post at all (to some group)? The refusal says why not.
+    pub fn may_post(&self, state: &State) -> Result<(), Status> {
+        match self.post_policy {
+            PostPolicy::Off => Err(Status::PostingNotPermitted { list: None }),
+            PostPolicy::Open => Ok(()),
+            PostPolicy::Users => match &state.user {
+                None => Err(Status::AuthRequired),
+                Some(user) if self.addresses.get(user).is_none_or(Vec::is_empty) => Err(Status::PostingRefused(
+                    format!("no From address is configured for user {user:?} (addresses in its [[user]])"),
+                )),
+                Some(_) => Ok(()),
+            },
+        }
+    }
+
+    /// May this session post to group `name` (LIST ACTIVE's `y`)?
+    fn postable(&self, state: &State, name: &str) -> bool {
+        self.may_post(state).is_ok()
+            && self.groups.get(name).is_some_and(|g| g.post && g.address.is_some())
+            && self.can_read(state, name)
     }
 
     /// What this server, as configured, and `state`'s session offer (HELP, CAPABILITIES).
@@ -137,7 +172,7 @@ impl Context {
             tls_configured: self.tls_available,
             users: !self.credentials.is_empty(),
             allow_plaintext_auth: self.allow_plaintext_auth,
-            posting: false,
+            posting: self.may_post(state).is_ok(),
             session_tls: state.tls,
             authenticated: state.user.is_some(),
             compressed: state.compressed,
@@ -345,6 +380,9 @@ pub enum Flow {
     /// AUTHINFO PASS: the session checks the password (off its thread, in the password
     /// pool), then answers with [`finish_auth`].
     Authenticate(PendingAuth),
+    /// POST may go ahead: the session answers `340`, reads the article, checks it with
+    /// [`prepare_post`] and relays it.
+    ReadArticle,
 }
 
 /// A password to check for a user.
@@ -494,12 +532,12 @@ fn dispatch(ctx: &Context, state: &mut State, command: Command, out: &mut Vec<u8
             ListKind::Subscriptions => lists::subscriptions(ctx, state, out),
         },
         Command::ListGroup { group, range } => articles::listgroup(ctx, state, group.as_deref(), range, out),
-        Command::ModeReader => info::mode_reader(out),
+        Command::ModeReader => info::mode_reader(ctx, state, out),
         Command::NewGroups(date) => lists::newgroups(ctx, state, date, out),
         Command::NewNews { wildmat, date } => lists::newnews(&wildmat, date, out),
         Command::Next => articles::next_last(ctx, state, false, out),
         Command::Over { spec, legacy } => over::over(ctx, state, spec, legacy, out),
-        Command::Post => info::post(ctx, state),
+        Command::Post => post::post(ctx, state),
         Command::Quit => info::quit(out),
         Command::StartTls => info::starttls(ctx, state, out),
         Command::XgTitle(pattern) => lists::xgtitle(ctx, state, pattern, out),
