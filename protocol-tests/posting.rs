@@ -528,3 +528,41 @@ Subject: Re: first\r\nContent-Type: text/plain; charset=UTF-8; format=flowed\r\n
     );
     assert!(by("tin").header("User-Agent").is_some_and(|a| a.starts_with("tin/")));
 }
+
+/// `post_relay = "sendmail:/path"`: the mail goes through a sendmail-compatible program (here
+/// msmtp, which speaks SMTP to the test relay) with the envelope on its command line; its
+/// failure (exit status and what it printed) is the `441`.
+#[test]
+fn posts_go_through_a_sendmail_program() {
+    let sink = SmtpSink::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let sendmail = dir.path().join("sendmail");
+    let write_wrapper = |port: u16| {
+        std::fs::write(
+            &sendmail,
+            format!("#!/bin/sh\nexec msmtp --host=127.0.0.1 --port={port} --auth=off --tls=off \"$@\"\n"),
+        )
+        .unwrap();
+        std::process::Command::new("chmod").arg("755").arg(&sendmail).status().unwrap();
+    };
+    write_wrapper(sink.port);
+    let archive = posting_archive(&format!(
+        "post_policy = \"open\"\npost_relay = \"sendmail:{}\"\npost_from_rewrite = \"never\"",
+        sendmail.display()
+    ));
+    let server = archive.serve();
+    let mut c = server.client();
+    let post = article("Bob <bob@example.net>", "example.list-2", "via sendmail", "", "Hi.\r\n");
+    c.post_expect(&post, 240);
+    let mail = sink.wait_for(1).remove(0);
+    assert_eq!(mail.mail_from, "bob@example.net");
+    assert_eq!(mail.rcpt_tos, ["list-2@lists.example.org"]);
+    assert_eq!(mail.header("Subject").as_deref(), Some("via sendmail"));
+
+    // The program fails (its relay is gone): 441 with what it said.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    write_wrapper(closed);
+    let status = c.post_expect(&post, 441);
+    assert!(status.contains("msmtp"), "{status}");
+    assert_eq!(sink.received().len(), 1);
+}

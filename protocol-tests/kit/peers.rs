@@ -136,7 +136,9 @@ pub struct Dns {
 impl Dns {
     pub fn start(txt: &[(&str, &str)]) -> Dns {
         let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let mut cmd = Command::new("dnsmasq");
+        // Debian puts it in /usr/sbin, which not every PATH holds.
+        let program = if Path::new("/usr/sbin/dnsmasq").exists() { "/usr/sbin/dnsmasq" } else { "dnsmasq" };
+        let mut cmd = Command::new(program);
         cmd.args([
             "--keep-in-foreground",
             &format!("--port={port}"),

@@ -72,8 +72,8 @@ pub struct Shared {
     relay: RwLock<Option<Arc<Relay>>>,
     /// Posts per hour and recently posted Message-IDs (kept across reloads).
     pub(crate) ledger: Ledger,
-    /// Posts being read or relayed now.
-    posting: AtomicUsize,
+    /// Posts being read or relayed now, by client address.
+    posting: Mutex<HashMap<IpAddr, usize>>,
 }
 
 impl Shared {
@@ -91,18 +91,20 @@ impl Shared {
         self.relay.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Counts a post being read and relayed, unless [`MAX_POSTING`] are under way.
-    pub(crate) fn posting_slot(self: &Arc<Self>) -> Option<PostingSlot> {
-        let mut now = self.posting.load(Ordering::SeqCst);
-        loop {
-            if now >= MAX_POSTING {
-                return None;
+    /// Counts a post being read and relayed, unless [`MAX_POSTING`] are under way in all or
+    /// [`MAX_POSTING_PER_IP`] from `ip`.
+    pub(crate) fn posting_slot(self: &Arc<Self>, ip: IpAddr) -> Option<PostingSlot> {
+        let mut posting = self.posting.lock().unwrap_or_else(|e| e.into_inner());
+        let total: usize = posting.values().sum();
+        let mine = posting.entry(ip).or_default();
+        if total >= MAX_POSTING || *mine >= MAX_POSTING_PER_IP {
+            if *mine == 0 {
+                posting.remove(&ip);
             }
-            match self.posting.compare_exchange(now, now + 1, Ordering::SeqCst, Ordering::SeqCst) {
-                Ok(_) => return Some(PostingSlot(self.clone())),
-                Err(actual) => now = actual,
-            }
+            return None;
         }
+        *mine += 1;
+        Some(PostingSlot(self.clone(), ip))
     }
 
     /// Counts a compressed connection, unless the limit is reached.
@@ -137,15 +139,26 @@ impl Shared {
     }
 }
 
-/// Posts read and relayed at once (each holds up to `post_max_bytes`); past it POST gets 403.
+/// Posts read and relayed at once (each holds up to `post_max_bytes`), in all and from one
+/// address; past them POST gets 403.
 pub const MAX_POSTING: usize = 32;
+pub const MAX_POSTING_PER_IP: usize = 4;
+/// A client that sends nothing of its article for this long is disconnected (it holds a
+/// posting slot meanwhile).
+pub const POST_STALL: Duration = Duration::from_secs(60);
 
 /// A post under way; dropping it ends the count.
-pub(crate) struct PostingSlot(Arc<Shared>);
+pub(crate) struct PostingSlot(Arc<Shared>, IpAddr);
 
 impl Drop for PostingSlot {
     fn drop(&mut self) {
-        self.0.posting.fetch_sub(1, Ordering::SeqCst);
+        let mut posting = self.0.posting.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = posting.get_mut(&self.1) {
+            *n -= 1;
+            if *n == 0 {
+                posting.remove(&self.1);
+            }
+        }
     }
 }
 
@@ -295,7 +308,7 @@ impl Server {
             compressed: AtomicUsize::new(0),
             relay: RwLock::new(relay_of(config)?),
             ledger: Ledger::default(),
-            posting: AtomicUsize::new(0),
+            posting: Mutex::new(HashMap::new()),
         });
         let mut server = Server { addrs: Vec::new(), tls_addrs: Vec::new(), shared, store, stop, tasks: Vec::new() };
         let mut listeners = Vec::new();

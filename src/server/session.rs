@@ -324,15 +324,17 @@ impl Session {
             return Ok(Status::PostingRefused("no mail relay is configured".into()));
         };
         let keys = self.post_keys(None);
-        let ready = match (self.shared.ledger.over_limit(&keys, ctx.post_per_hour), self.shared.posting_slot()) {
-            (Some((key, wait)), _) => Err(Status::PostingRefused(format!(
-                "{} posts an hour from {key} at most; try again in {} minutes",
-                ctx.post_per_hour,
-                wait.as_secs().div_ceil(60)
-            ))),
-            (None, None) => Err(Status::PostingBusy),
-            (None, Some(slot)) => Ok(slot),
-        };
+        let ready =
+            match (self.shared.ledger.over_limit(&keys, ctx.post_per_hour), self.shared.posting_slot(self.client.ip()))
+            {
+                (Some((key, wait)), _) => Err(Status::PostingRefused(format!(
+                    "{} posts an hour from {key} at most; try again in {} minutes",
+                    ctx.post_per_hour,
+                    wait.as_secs().div_ceil(60)
+                ))),
+                (None, None) => Err(Status::PostingBusy),
+                (None, Some(slot)) => Ok(slot),
+            };
         let _slot = match ready {
             Ok(slot) => slot,
             Err(status) => {
@@ -434,7 +436,7 @@ impl Session {
             self.inbuf.clear();
             buf.clear();
             buf.reserve(READ_CHUNK);
-            match tokio::time::timeout(self.idle_timeout, self.stream.read_buf(&mut buf)).await {
+            match tokio::time::timeout(self.idle_timeout.min(super::POST_STALL), self.stream.read_buf(&mut buf)).await {
                 Ok(Ok(0)) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
                 Ok(Ok(_)) => fed = reader.feed(&buf),
                 Ok(Err(e)) => return Err(e),
