@@ -20,3 +20,4 @@ mod replays;
 mod security;
 mod service;
 mod threads;
+mod web;

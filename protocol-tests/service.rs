@@ -23,14 +23,21 @@ fn units() -> std::path::PathBuf {
 #[test]
 fn unit_files_pass_systemd_analyze_verify() {
     let dir = tempfile::tempdir().unwrap();
-    for unit in ["listnews.service", "listnews.socket", "listnews-nntps.socket"] {
+    for unit in ["listnews.service", "listnews.socket", "listnews-nntps.socket", "listnews-http.socket"] {
         let text = std::fs::read_to_string(units().join(unit)).unwrap();
         // The unit names /usr/local/bin/listnews; verify it against the binary under test.
         let text = text.replace("/usr/local/bin/listnews", env!("CARGO_BIN_EXE_listnews"));
         std::fs::write(dir.path().join(unit), text).unwrap();
     }
     let out = Command::new("systemd-analyze")
-        .args(["verify", "--man=no", "./listnews.socket", "./listnews-nntps.socket", "./listnews.service"])
+        .args([
+            "verify",
+            "--man=no",
+            "./listnews.socket",
+            "./listnews-nntps.socket",
+            "./listnews-http.socket",
+            "./listnews.service",
+        ])
         .current_dir(dir.path())
         .output()
         .expect("systemd-analyze (Debian's systemd package)");
@@ -49,12 +56,13 @@ fn socket_activated_with_readiness_and_roles() {
     let notify_path = archive.dir.path().join("notify.sock");
     let notify = UnixDatagram::bind(&notify_path).unwrap();
     notify.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let (plain, proxied) = (free_port(), free_port());
+    let (plain, proxied, web) = (free_port(), free_port(), free_port());
     let log = std::fs::File::create(archive.dir.path().join("server.log")).unwrap();
     let mut child = Command::new("systemd-socket-activate")
         .arg(format!("--listen=127.0.0.1:{plain}"))
         .arg(format!("--listen=127.0.0.1:{proxied}"))
-        .arg("--fdname=listnews.socket:nntp-proxy")
+        .arg(format!("--listen=127.0.0.1:{web}"))
+        .arg("--fdname=listnews.socket:nntp-proxy:http")
         .arg(format!("--setenv=NOTIFY_SOCKET={}", notify_path.display()))
         .arg("--setenv=RUST_LOG=info")
         .arg(env!("CARGO_BIN_EXE_listnews"))
@@ -82,6 +90,10 @@ fn socket_activated_with_readiness_and_roles() {
     let mut answer = String::new();
     p.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("201 ") && answer.contains("\r\n205 "), "{answer:?}");
+
+    // The socket named http is the HTTP face.
+    let page = get(format!("127.0.0.1:{web}").parse().unwrap(), "/list-0/", 200);
+    assert!(page.text().contains("example.list-0"));
 
     // SIGTERM: STOPPING=1, then the process ends.
     let status = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();

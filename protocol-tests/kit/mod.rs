@@ -5,6 +5,7 @@
 mod certs;
 mod client;
 mod fixtures;
+mod http;
 mod peers;
 mod servers;
 mod terminal;
@@ -12,6 +13,7 @@ mod terminal;
 pub use certs::*;
 pub use client::*;
 pub use fixtures::*;
+pub use http::*;
 pub use peers::*;
 pub use servers::*;
 pub use terminal::*;

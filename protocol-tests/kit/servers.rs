@@ -85,7 +85,8 @@ impl Archive {
         let store = Store::open(&self.config.server.data_dir).expect("open store");
         let service = rt.block_on(listnews::live::Service::start(&self.config, store)).expect("service");
         let addr = service.server.addrs[0];
-        LiveServer { rt, service: Some(service), addr }
+        let http_addrs = service.server.http_addrs.clone();
+        LiveServer { rt, service: Some(service), addr, http_addrs }
     }
 
     pub fn config_path(&self) -> PathBuf {
@@ -165,7 +166,8 @@ impl Archive {
         let server = rt.block_on(Server::start(&self.config, store)).expect("server");
         let addr = server.addrs[0];
         let tls_addrs = server.tls_addrs.clone();
-        TestServer { rt, server: Some(server), addr, tls_addrs }
+        let http_addrs = server.http_addrs.clone();
+        TestServer { rt, server: Some(server), addr, tls_addrs, http_addrs }
     }
 }
 
@@ -175,6 +177,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// The implicit-TLS listeners (`listen_tls`), in config order.
     pub tls_addrs: Vec<SocketAddr>,
+    /// The HTTP listeners (`http_listen`).
+    pub http_addrs: Vec<SocketAddr>,
 }
 
 impl TestServer {
@@ -195,6 +199,8 @@ pub struct LiveServer {
     rt: tokio::runtime::Runtime,
     service: Option<listnews::live::Service>,
     pub addr: SocketAddr,
+    /// The HTTP listeners (`http_listen`).
+    pub http_addrs: Vec<SocketAddr>,
 }
 
 impl LiveServer {
@@ -258,9 +264,10 @@ pub fn listnews(args: &[&str]) -> Command {
 /// a grace period), so a failing assertion never leaves one running.
 pub struct Served {
     pub child: Child,
-    /// The plain listeners, then the TLS ones, as the server printed them.
+    /// The plain listeners, the TLS ones and the HTTP ones, as the server printed them.
     pub plain: Vec<SocketAddr>,
     pub tls: Vec<SocketAddr>,
+    pub http: Vec<SocketAddr>,
 }
 
 impl Served {
@@ -268,7 +275,8 @@ impl Served {
     /// listener in the config) before anything else.
     pub fn start(config: &Path, log_level: &str) -> Served {
         let listeners = Config::load(config).expect("config");
-        let expected = listeners.server.listen.len() + listeners.server.listen_tls.len();
+        let expected =
+            listeners.server.listen.len() + listeners.server.listen_tls.len() + listeners.server.http_listen.len();
         let log = std::fs::File::create(config.with_file_name("server.log")).expect("log");
         let mut child = listnews(&["serve", "--config"])
             .arg(config)
@@ -278,7 +286,7 @@ impl Served {
             .spawn()
             .expect("spawn listnews serve");
         let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
-        let mut served = Served { child, plain: Vec::new(), tls: Vec::new() };
+        let mut served = Served { child, plain: Vec::new(), tls: Vec::new(), http: Vec::new() };
         for _ in 0..expected {
             let mut line = String::new();
             stdout.read_line(&mut line).expect("server's address line");
@@ -286,9 +294,16 @@ impl Served {
                 .trim()
                 .rsplit(" on ")
                 .next()
+                .map(|a| a.trim_start_matches("http://").trim_end_matches('/'))
                 .and_then(|a| a.parse().ok())
                 .unwrap_or_else(|| panic!("no address in {line:?}"));
-            if line.contains(" with TLS on ") { served.tls.push(addr) } else { served.plain.push(addr) }
+            if line.contains(" with TLS on ") {
+                served.tls.push(addr)
+            } else if line.contains(" over HTTP on ") {
+                served.http.push(addr)
+            } else {
+                served.plain.push(addr)
+            }
         }
         // Keep reading so the pipe never fills.
         std::thread::spawn(move || for _ in stdout.lines() {});

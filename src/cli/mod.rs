@@ -502,6 +502,9 @@ fn serve(mut config: Config) -> anyhow::Result<()> {
         for addr in &service.server.tls_addrs {
             println!("listnews serving {} groups with TLS on {addr}", config.groups.len());
         }
+        for addr in &service.server.http_addrs {
+            println!("listnews serving {} groups over HTTP on http://{addr}/", config.groups.len());
+        }
         // systemd (Type=notify): the store is open and every listener bound.
         let status = format!("serving {} groups", config.groups.len());
         notify(&[sd_notify::NotifyState::Ready, sd_notify::NotifyState::Status(&status)]);

@@ -222,6 +222,7 @@ pub fn groups(mirror: &MirrorConfig, known: &[GroupConfig]) -> Result<Vec<GroupC
             readers: Vec::new(),
             inbox: Some(dir),
             post: over.post.unwrap_or(mirror.post),
+            http_name: None,
         });
     }
     Ok(out)

@@ -169,6 +169,10 @@ pub struct ServerConfig {
     /// state); past it COMPRESS gets 403.
     #[serde(default = "default_max_compressed_connections")]
     pub max_compressed_connections: usize,
+    /// The HTTP face (public-inbox's URL layout: raw messages, threads as mbox and Atom,
+    /// pages) on these addresses; off when empty.
+    #[serde(default)]
+    pub http_listen: Vec<SocketAddr>,
     /// A Prometheus endpoint (`GET /metrics`) on this address; off when absent.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
@@ -237,6 +241,19 @@ pub struct GroupConfig {
     /// Accepts posts (relayed to `address`) when the server's post_policy allows them.
     #[serde(default = "yes")]
     pub post: bool,
+    /// The group's path segment on the HTTP face (default: a mirror list's folder name, or
+    /// the last dot-separated part of the name).
+    pub http_name: Option<String>,
+}
+
+impl GroupConfig {
+    /// The path segment of this group on the HTTP face.
+    pub fn web_name(&self) -> String {
+        self.http_name
+            .clone()
+            .or_else(|| self.inbox.clone())
+            .unwrap_or_else(|| self.name.rsplit('.').next().unwrap_or(&self.name).to_string())
+    }
 }
 
 fn yes() -> bool {
@@ -395,6 +412,16 @@ impl Config {
                     format!("{url:?}: {why}; fix: use nntp://host:port/group or nntps://host:port/group"),
                 ));
             }
+            if let Some(web) = &g.http_name
+                && (web.is_empty()
+                    || web == "all"
+                    || !web.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b)))
+            {
+                problems.push(at.problem(
+                    &key("http_name"),
+                    format!("{web:?} cannot be a path segment; fix: letters, digits and . _ - (not \"all\")"),
+                ));
+            }
             if g.replica && g.pull.is_none() {
                 problems.push(
                     at.problem(
@@ -523,9 +550,9 @@ fn check_server(server: &ServerConfig, at: &Locator, problems: &mut Vec<Problem>
     );
     for addr in &server.proxy_protocol {
         check(
-            server.listen.contains(addr) || server.listen_tls.contains(addr),
+            server.listen.contains(addr) || server.listen_tls.contains(addr) || server.http_listen.contains(addr),
             "proxy_protocol",
-            &format!("{addr} is not in listen or listen_tls; fix: list the listener's exact address"),
+            &format!("{addr} is not in listen, listen_tls or http_listen; fix: list the listener's exact address"),
         );
     }
     check(server.idle_timeout_secs >= 180, "idle_timeout_secs", "must be at least 180 (RFC 3977 §3.1); fix: e.g. 1800");

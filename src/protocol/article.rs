@@ -343,6 +343,36 @@ pub fn write_thread_placeholder(out: &mut Vec<u8>, id: &str, parent: Option<&str
     let _ = write!(out, "0\t\t\t\t{id}\t\t0\t0\tXref:\tParent: {}\tDepth: {depth}\r\n", parent.unwrap_or(""));
 }
 
+/// A stored article (CRLF, dot-stuffed wire form) as a mail message: dots unstuffed, LF
+/// line ends.
+pub fn raw_from_wire(wire: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(wire.len());
+    for line in wire.split_inclusive(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        out.extend_from_slice(line.strip_prefix(b".").unwrap_or(line));
+        out.push(b'\n');
+    }
+    out
+}
+
+/// Appends a message (LF line ends) to an mboxrd file: the `From ` line public-inbox writes,
+/// every `>*From ` line quoted with one more `>`, a blank line after.
+pub fn push_mboxrd(out: &mut Vec<u8>, raw: &[u8]) {
+    out.extend_from_slice(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n");
+    for line in raw.split_inclusive(|&b| b == b'\n') {
+        let quoted = line.iter().position(|&b| b != b'>').is_some_and(|i| line[i..].starts_with(b"From "));
+        if quoted {
+            out.push(b'>');
+        }
+        out.extend_from_slice(line);
+    }
+    if !out.ends_with(b"\n") {
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,5 +483,17 @@ mod tests {
         assert_eq!(wire, b"..X: 1\r\n\r\n..body\r\n");
         assert_eq!(head_len, 8);
         assert_eq!(to_crlf(b"a\nb\rc\0d"), b"a\r\nb\r\nc d\r\n");
+    }
+
+    #[test]
+    fn stored_articles_come_back_as_mail_and_mboxrd() {
+        let raw = raw_from_wire(b"Subject: x\r\n\r\n..dot\r\nFrom here\r\n>From there\r\n");
+        assert_eq!(raw, b"Subject: x\n\n.dot\nFrom here\n>From there\n");
+        let mut mbox = Vec::new();
+        push_mboxrd(&mut mbox, &raw);
+        assert_eq!(
+            mbox,
+            b"From mboxrd@z Thu Jan  1 00:00:00 1970\nSubject: x\n\n.dot\n>From here\n>>From there\n\n".to_vec()
+        );
     }
 }

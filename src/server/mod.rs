@@ -7,6 +7,7 @@
 
 pub mod auth;
 pub mod commands;
+pub mod http;
 pub mod observe;
 mod session;
 mod stream;
@@ -254,6 +255,8 @@ pub struct Server {
     /// Plain listeners, then TLS ones, in config order.
     pub addrs: Vec<SocketAddr>,
     pub tls_addrs: Vec<SocketAddr>,
+    /// HTTP listeners (`http_listen`, then handed-over `http` sockets).
+    pub http_addrs: Vec<SocketAddr>,
     shared: Arc<Shared>,
     store: Store,
     stop: watch::Sender<bool>,
@@ -310,52 +313,59 @@ impl Server {
             ledger: Ledger::default(),
             posting: Mutex::new(HashMap::new()),
         });
-        let mut server = Server { addrs: Vec::new(), tls_addrs: Vec::new(), shared, store, stop, tasks: Vec::new() };
+        let mut server = Server {
+            addrs: Vec::new(),
+            tls_addrs: Vec::new(),
+            http_addrs: Vec::new(),
+            shared,
+            store,
+            stop,
+            tasks: Vec::new(),
+        };
         let mut listeners = Vec::new();
-        for (addrs, tls) in [(&config.server.listen, false), (&config.server.listen_tls, true)] {
+        for (addrs, face) in [
+            (&config.server.listen, Face::Nntp),
+            (&config.server.listen_tls, Face::Nntps),
+            (&config.server.http_listen, Face::Http),
+        ] {
             for addr in addrs {
                 let listener = bind(*addr).map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-                listeners.push((listener, tls, config.server.proxy_protocol.contains(addr)));
+                listeners.push((listener, face, config.server.proxy_protocol.contains(addr)));
             }
         }
         for socket in inherited {
-            let (tls, proxied) = match socket.role {
-                Role::Plain => (false, false),
-                Role::Proxied => (false, true),
-                Role::Tls => (true, false),
-                Role::Http => {
-                    tracing::warn!(
-                        name = socket.name,
-                        "a socket for HTTP was handed over; this build serves NNTP only: ignored"
-                    );
-                    continue;
-                }
+            let (face, proxied) = match socket.role {
+                Role::Plain => (Face::Nntp, false),
+                Role::Proxied => (Face::Nntp, true),
+                Role::Tls => (Face::Nntps, false),
+                Role::Http => (Face::Http, false),
             };
-            if tls && config.server.tls_cert.is_none() {
+            if face == Face::Nntps && config.server.tls_cert.is_none() {
                 anyhow::bail!(
                     "systemd handed over the TLS socket {:?} but no tls_cert and tls_key are configured",
                     socket.name
                 );
             }
             socket.listener.set_nonblocking(true)?;
-            listeners.push((TcpListener::from_std(socket.listener)?, tls, proxied));
+            listeners.push((TcpListener::from_std(socket.listener)?, face, proxied));
         }
         if listeners.is_empty() {
             anyhow::bail!(
                 "nothing to listen on: listen and listen_tls are empty and no sockets were handed over (systemd socket activation)"
             );
         }
-        for (listener, tls, proxied) in listeners {
+        let web = http::Web::new(server.shared.clone());
+        for (listener, face, proxied) in listeners {
             let local = listener.local_addr()?;
-            tracing::info!(%local, tls, proxied, "listening");
-            if tls {
-                server.tls_addrs.push(local)
-            } else {
-                server.addrs.push(local)
+            tracing::info!(%local, ?face, proxied, "listening");
+            match face {
+                Face::Nntp => server.addrs.push(local),
+                Face::Nntps => server.tls_addrs.push(local),
+                Face::Http => server.http_addrs.push(local),
             }
             let shared = server.shared.clone();
             let stopped = server.stop.subscribe();
-            server.tasks.push(tokio::spawn(accept_loop(listener, shared, tls, proxied, stopped)));
+            server.tasks.push(tokio::spawn(accept_loop(listener, shared, web.clone(), face, proxied, stopped)));
         }
         Ok(server)
     }
@@ -420,10 +430,20 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
+/// What a listener serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Face {
+    Nntp,
+    /// NNTP in implicit TLS.
+    Nntps,
+    Http,
+}
+
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
-    tls: bool,
+    web: Arc<http::Web>,
+    face: Face,
     proxied: bool,
     mut stopped: watch::Receiver<bool>,
 ) {
@@ -431,8 +451,11 @@ async fn accept_loop(
         tokio::select! {
             _ = stopped.changed() => break,
             accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) if face == Face::Http => {
+                    tokio::spawn(http::serve_connection(stream, peer, web.clone(), proxied));
+                }
                 Ok((stream, peer)) => {
-                    tokio::spawn(serve_connection(stream, peer, shared.clone(), tls, proxied));
+                    tokio::spawn(serve_connection(stream, peer, shared.clone(), face == Face::Nntps, proxied));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.

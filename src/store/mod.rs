@@ -619,6 +619,18 @@ impl Store {
         })
     }
 
+    /// Up to `limit` overview entries of `gid` numbered below `before`, newest first.
+    pub fn overview_newest(&self, gid: u32, before: u64, limit: usize) -> Result<Vec<(u64, OverviewEntry)>> {
+        let range = codec::overview_key(gid, 0)..codec::overview_key(gid, before);
+        let mut out = Vec::with_capacity(limit.min(1024));
+        for item in self.tree.range(range).rev().take(limit) {
+            let (k, v) = item?;
+            let num = codec::be_u64(&k[5..]).ok_or(StoreError::Corrupt("overview key"))?;
+            out.push((num, OverviewEntry::decode(v)?));
+        }
+        Ok(out)
+    }
+
     /// The first article number of `gid` after `num` (NEXT), or before it with `backwards` (LAST).
     pub fn neighbour(&self, gid: u32, num: u64, backwards: bool) -> Result<Option<u64>> {
         let item = if backwards {

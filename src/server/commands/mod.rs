@@ -69,6 +69,8 @@ pub struct Context {
     pub post_per_hour: u32,
     /// The From addresses each user may post as (lower case).
     addresses: HashMap<String, Vec<String>>,
+    /// The HTTP face's lists: path segment -> group name (public groups only).
+    web: std::collections::BTreeMap<String, String>,
 }
 
 /// What a session may do with a group.
@@ -139,7 +141,36 @@ impl Context {
             post_max_bytes: config.server.post_max_bytes,
             post_per_hour: config.server.post_per_hour,
             addresses: config.users.iter().map(|u| (u.name.clone(), u.addresses.clone())).collect(),
+            web: web_names(config),
         })
+    }
+
+    /// The HTTP face's lists: path segment -> group name.
+    pub fn web_lists(&self) -> &std::collections::BTreeMap<String, String> {
+        &self.web
+    }
+
+    /// The path segment of a group on the HTTP face (public groups only).
+    pub fn web_segment(&self, group: &str) -> Option<&str> {
+        self.web.iter().find(|(_, g)| g.as_str() == group).map(|(s, _)| s.as_str())
+    }
+
+    /// A group's configuration.
+    pub fn group_config(&self, name: &str) -> Option<&GroupConfig> {
+        self.groups.get(name)
+    }
+
+    /// A live article anyone may read (it is in a public group), by message-id.
+    pub fn public_article(&self, id: &str) -> Result<Option<ArticleMeta>, StoreError> {
+        Ok(match self.by_id(&State::default(), id)? {
+            Lookup::Visible(_, meta) => Some(meta),
+            _ => None,
+        })
+    }
+
+    /// Is this article in a group anyone may read?
+    pub fn is_public(&self, meta: &ArticleMeta) -> Result<bool, StoreError> {
+        self.visible(&State::default(), &meta.memberships)
     }
 
     /// May this session post at all (to some group)? The refusal says why not.
@@ -328,6 +359,21 @@ impl Context {
             .collect();
         std::borrow::Cow::Owned(kept.join(&b' '))
     }
+}
+
+/// The HTTP face's path segments of the public groups: `http_name`, a mirror list's folder,
+/// or the last part of the name; a segment taken twice falls back to the whole group name.
+fn web_names(config: &Config) -> std::collections::BTreeMap<String, String> {
+    let mut web = std::collections::BTreeMap::new();
+    for g in config.groups.iter().filter(|g| g.readers.is_empty()) {
+        let mut segment = g.web_name();
+        if web.contains_key(&segment) || segment == "all" {
+            tracing::warn!(group = g.name, segment, "HTTP path segment taken; serving the group under its full name");
+            segment = g.name.clone();
+        }
+        web.insert(segment, g.name.clone());
+    }
+    web
 }
 
 /// Per-session state (RFC 3977 §6.1: both start invalid).
