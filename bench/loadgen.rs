@@ -8,6 +8,8 @@
 //!   nntp-bench --addr … --group G group                [--count 2000]
 //!   nntp-bench --addr … idle --connections 10000 --pid <server pid>
 //!   nntp-bench echo --size 10000 [--seconds 10]        (the loopback floor; no server)
+//!   nntp-bench --addr 127.0.0.1:8080 http --paths FILE [--clients 1|64] [--seconds 10]
+//!                                                      (GETs of the paths in FILE, keep-alive)
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -71,6 +73,16 @@ enum Scenario {
         /// The server's PID, to read its RSS from /proc.
         #[arg(long)]
         pid: u32,
+    },
+    /// HTTP GETs of random paths from a file (one per line) over keep-alive connections;
+    /// requests per second, bytes per second, p50 latency.
+    Http {
+        #[arg(long)]
+        paths: std::path::PathBuf,
+        #[arg(long, default_value_t = 1)]
+        clients: usize,
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
     },
     /// The machine's floor for one client: a loopback echo of `size` bytes per request line
     /// (no server given; both ends in this process, blocking sockets, TCP_NODELAY), measured
@@ -385,6 +397,131 @@ fn echo(size: usize, seconds: f64) -> Result<String> {
     ))
 }
 
+/// One HTTP/1.1 keep-alive connection.
+struct HttpConn {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+    host: String,
+}
+
+impl HttpConn {
+    async fn open(addr: SocketAddr) -> Result<HttpConn> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (r, w) = stream.into_split();
+        Ok(HttpConn { reader: BufReader::with_capacity(256 << 10, r), writer: w, host: addr.to_string() })
+    }
+
+    /// GET `path`; returns the status and the body's length (Content-Length or chunked).
+    async fn get(&mut self, path: &str) -> Result<(u16, usize)> {
+        use tokio::io::AsyncReadExt;
+        let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\n\r\n", self.host);
+        self.writer.write_all(request.as_bytes()).await?;
+        let mut line = String::new();
+        self.reader.read_line(&mut line).await?;
+        let status: u16 = line.split(' ').nth(1).and_then(|c| c.parse().ok()).ok_or("no HTTP status line")?;
+        let (mut length, mut chunked) = (0usize, false);
+        loop {
+            line.clear();
+            if self.reader.read_line(&mut line).await? == 0 {
+                return Err("connection closed".into());
+            }
+            let l = line.trim_end();
+            if l.is_empty() {
+                break;
+            }
+            if let Some((name, value)) = l.split_once(':') {
+                if name.eq_ignore_ascii_case("content-length") {
+                    length = value.trim().parse()?;
+                } else if name.eq_ignore_ascii_case("transfer-encoding") && value.trim().eq_ignore_ascii_case("chunked")
+                {
+                    chunked = true;
+                }
+            }
+        }
+        let mut sink = vec![0u8; 64 << 10];
+        let mut total = 0;
+        if chunked {
+            loop {
+                line.clear();
+                self.reader.read_line(&mut line).await?;
+                let size = usize::from_str_radix(line.trim().split(';').next().unwrap_or("0"), 16)?;
+                let mut left = size + 2;
+                while left > 0 {
+                    let n = self.reader.read(&mut sink[..left.min(64 << 10)]).await?;
+                    if n == 0 {
+                        return Err("connection closed".into());
+                    }
+                    left -= n;
+                }
+                total += size;
+                if size == 0 {
+                    break;
+                }
+            }
+        } else {
+            let mut left = length;
+            while left > 0 {
+                let n = self.reader.read(&mut sink[..left.min(64 << 10)]).await?;
+                if n == 0 {
+                    return Err("connection closed".into());
+                }
+                left -= n;
+            }
+            total = length;
+        }
+        Ok((status, total))
+    }
+}
+
+async fn http(addr: SocketAddr, paths: &std::path::Path, clients: usize, seconds: f64) -> Result<String> {
+    let paths: std::sync::Arc<Vec<String>> = std::sync::Arc::new(
+        std::fs::read_to_string(paths)?.lines().filter(|l| !l.is_empty()).map(String::from).collect(),
+    );
+    if paths.is_empty() {
+        return Err("no paths".into());
+    }
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let mut tasks = Vec::new();
+    for k in 0..clients {
+        let paths = paths.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut c = HttpConn::open(addr).await?;
+            let mut rng = Rng(0x2545_f491_4f6c_dd1d ^ ((k as u64 + 1) * 0x9e37_79b9));
+            let mut latencies = Vec::new();
+            let mut bytes = 0usize;
+            while Instant::now() < deadline {
+                let path = &paths[(rng.next() % paths.len() as u64) as usize];
+                let t = Instant::now();
+                let (status, n) = c.get(path).await?;
+                if status != 200 {
+                    return Err(format!("GET {path}: {status}").into());
+                }
+                bytes += n;
+                latencies.push(t.elapsed().as_secs_f64());
+            }
+            Result::Ok((latencies, bytes))
+        }));
+    }
+    let start = Instant::now();
+    let mut latencies = Vec::new();
+    let mut bytes = 0;
+    for t in tasks {
+        let (l, b) = t.await??;
+        latencies.extend(l);
+        bytes += b;
+    }
+    let elapsed = start.elapsed().as_secs_f64().max(seconds);
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    Ok(format!(
+        r#"{{"scenario":"http","clients":{clients},"requests":{},"requests_per_s":{:.0},"mb_per_s":{:.1},"p50_ms":{:.3}}}"#,
+        latencies.len(),
+        latencies.len() as f64 / elapsed,
+        bytes as f64 / elapsed / 1e6,
+        percentile(&latencies, 0.5) * 1000.0
+    ))
+}
+
 fn main() {
     let cli = Cli::parse();
     // One client on one thread: a multi-threaded client would add its own cross-thread
@@ -400,7 +537,9 @@ fn main() {
         return;
     }
     let one = match cli.scenario {
-        Scenario::ArticleNumber { clients, .. } | Scenario::ArticleId { clients, .. } => clients == 1,
+        Scenario::ArticleNumber { clients, .. }
+        | Scenario::ArticleId { clients, .. }
+        | Scenario::Http { clients, .. } => clients == 1,
         Scenario::Group { .. } => true,
         _ => false,
     };
@@ -431,6 +570,7 @@ async fn run(cli: Cli) {
         Scenario::ArticleId { clients, seconds } => articles(addr, &cli.group, clients, seconds, true).await,
         Scenario::Group { count } => group_latency(addr, &cli.group, count).await,
         Scenario::Idle { connections, pid } => idle(addr, connections, pid).await,
+        Scenario::Http { paths, clients, seconds } => http(addr, &paths, clients, seconds).await,
         Scenario::Echo { .. } => unreachable!("run without a runtime"),
     };
     match result {

@@ -161,6 +161,21 @@ def startup_seconds(srv, runs):
     return starts
 
 
+def ensure_epoch(epoch=os.path.join(WORK, "selinux/git/0.git")):
+    """The selinux epoch, cloned from the bundle in ../shared the first time."""
+    if not os.path.isdir(epoch):
+        os.makedirs(os.path.dirname(epoch), exist_ok=True)
+        bundle = os.path.join(ROOT, "../shared/corpus/lore/selinux.0.bundle")
+        sh("git", "clone", "-q", "--mirror", bundle, epoch)
+    return epoch
+
+
+def bench_dir():
+    """Builds listnews and nntp-bench with the profiling profile; returns their folder."""
+    sh("cargo", "build", "--profile", "profiling", "--features", "bench", "-q", cwd=ROOT)
+    return os.path.join(ROOT, "target/profiling")
+
+
 def machine():
     cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
     mem = next((int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")), 0)
@@ -186,11 +201,8 @@ def main():
         write(results, results.pop("_raw_bytes"), a)
         return
     os.makedirs(WORK, exist_ok=True)
-    if not os.path.isdir(a.epoch):
-        bundle = os.path.join(ROOT, "../shared/corpus/lore/selinux.0.bundle")
-        sh("git", "clone", "-q", "--mirror", bundle, a.epoch)
-    sh("cargo", "build", "--profile", "profiling", "--features", "bench", "-q", cwd=ROOT)
-    bin_dir = os.path.join(ROOT, "target/profiling")
+    ensure_epoch(a.epoch)
+    bin_dir = bench_dir()
     raw = raw_size(a.epoch)
     servers = [Listnews(bin_dir) if n == "listnews" else Peer(n) for n in a.peers.split(",")]
     if a.baseline:

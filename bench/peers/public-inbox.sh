@@ -6,6 +6,7 @@
 #                                                       git/0.git, indexed with indexlevel basic;
 #                                                       print: import_seconds=<s> messages=<n> store_bytes=<b>
 #   public-inbox.sh start <port>                        public-inbox-nntpd on 127.0.0.1:<port>, print pid=<pid>
+#   public-inbox.sh start-http <port>                   public-inbox-httpd on 127.0.0.1:<port>, print pid=<pid>
 #   public-inbox.sh stop <pid>                          stop it (by PID)
 #
 # All inboxes of the benchmark live in one config file, $BENCH_ROOT/public-inbox/config
@@ -15,7 +16,7 @@
 # import_seconds times `public-inbox-index` only: the epoch is already public-inbox's own
 # storage, and copying it into place (untimed) is reported on stderr.
 # Knobs: PI_INDEX_OPTS (e.g. --no-fsync) for public-inbox-index, PI_NNTPD_OPTS (e.g. -W 2)
-# for public-inbox-nntpd.
+# for public-inbox-nntpd, PI_HTTPD_OPTS (default -W 2: a worker per core) for public-inbox-httpd.
 set -euo pipefail
 
 BENCH_ROOT=${BENCH_ROOT:-/tmp/bench}
@@ -89,18 +90,40 @@ cmd_start() {
     started_or_die "$port" $! "$logf" public-inbox-nntpd
 }
 
+cmd_start_http() {
+    [ $# -eq 1 ] || die "usage: public-inbox.sh start-http <port>"
+    local port=$1 logf=$STATE/httpd-$1.log
+    # shellcheck disable=SC2086
+    setsid public-inbox-httpd -l "127.0.0.1:$port" ${PI_HTTPD_OPTS:--W 2} \
+        </dev/null >"$logf" 2>&1 &
+    local pid=$!
+    # Up once the port takes a connection (HTTP sends no greeting).
+    for _ in $(seq 300); do
+        kill -0 "$pid" 2>/dev/null || { cat "$logf" >&2; die "public-inbox-httpd exited"; }
+        if { exec 3<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null; then
+            exec 3<&- 3>&-
+            echo "pid=$pid"
+            return
+        fi
+        sleep 0.1
+    done
+    stop_pid "$pid"
+    die "public-inbox-httpd on 127.0.0.1:$port did not listen"
+}
+
 cmd_stop() {
     [ $# -eq 1 ] || die "usage: public-inbox.sh stop <pid>"
     stop_pid "$1"
 }
 
 main() {
-    [ $# -ge 1 ] || die "usage: public-inbox.sh setup|load|start|stop ..."
+    [ $# -ge 1 ] || die "usage: public-inbox.sh setup|load|start|start-http|stop ..."
     local cmd=$1; shift
     case $cmd in
         setup) setup ;;
         load)  setup; cmd_load "$@" ;;
         start) setup; cmd_start "$@" ;;
+        start-http) setup; cmd_start_http "$@" ;;
         stop)  cmd_stop "$@" ;;
         *) die "unknown command: $cmd" ;;
     esac

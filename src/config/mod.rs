@@ -173,6 +173,10 @@ pub struct ServerConfig {
     /// pages) on these addresses; off when empty.
     #[serde(default)]
     pub http_listen: Vec<SocketAddr>,
+    /// HTTP requests a second each client address may make (bursts of five seconds' worth);
+    /// past it 429.
+    #[serde(default = "default_http_rate")]
+    pub http_requests_per_second: f64,
     /// A Prometheus endpoint (`GET /metrics`) on this address; off when absent.
     #[serde(default)]
     pub metrics_listen: Option<SocketAddr>,
@@ -314,6 +318,10 @@ fn default_watch_interval() -> f64 {
 
 fn default_idle_timeout() -> u64 {
     1800
+}
+
+fn default_http_rate() -> f64 {
+    20.0
 }
 
 fn default_post_max_bytes() -> usize {
@@ -569,6 +577,11 @@ fn check_server(server: &ServerConfig, at: &Locator, problems: &mut Vec<Problem>
         server.watch_interval_secs.is_finite() && server.watch_interval_secs > 0.0,
         "watch_interval_secs",
         "must be a positive number of seconds; fix: e.g. 10",
+    );
+    check(
+        server.http_requests_per_second.is_finite() && server.http_requests_per_second > 0.0,
+        "http_requests_per_second",
+        "must be a positive number; fix: e.g. 20",
     );
     let posting = server.post_policy != PostPolicy::Off;
     check(

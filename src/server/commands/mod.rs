@@ -71,6 +71,8 @@ pub struct Context {
     addresses: HashMap<String, Vec<String>>,
     /// The HTTP face's lists: path segment -> group name (public groups only).
     web: std::collections::BTreeMap<String, String>,
+    /// HTTP requests a second per client address.
+    pub http_rate: f64,
 }
 
 /// What a session may do with a group.
@@ -142,6 +144,7 @@ impl Context {
             post_per_hour: config.server.post_per_hour,
             addresses: config.users.iter().map(|u| (u.name.clone(), u.addresses.clone())).collect(),
             web: web_names(config),
+            http_rate: config.server.http_requests_per_second,
         })
     }
 

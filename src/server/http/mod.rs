@@ -11,7 +11,7 @@
 //! Only public groups are served (a private group's messages are 404, as unknown ones). Every
 //! answer carries an ETag and `Cache-Control: no-cache`, so a removed message stops being
 //! served at once. Connections count against the same caps as NNTP, may come through a PROXY
-//! header, and each address gets [`RATE`] requests a second (burst [`BURST`]).
+//! header, and each address gets `http_requests_per_second` (burst: five seconds' worth).
 
 pub mod render;
 
@@ -37,9 +37,8 @@ use crate::protocol::article;
 use crate::store::{ArticleMeta, StoreError};
 use render::{Place, Shown, ThreadItem, Topic};
 
-/// Requests a second each client address may make, and the burst it may spend at once.
-pub const RATE: f64 = 20.0;
-pub const BURST: f64 = 100.0;
+/// A client address may spend this many seconds' worth of requests at once.
+const BURST_SECONDS: f64 = 5.0;
 /// Threads longer than this are cut (pages, mbox and Atom).
 pub const MAX_THREAD: usize = 2_000;
 /// Thread pages, mboxes and feeds made at once (each reads and decodes many articles).
@@ -65,13 +64,15 @@ impl Web {
 
     /// Takes a request token for `ip`; false when it has none left.
     fn allow(&self, ip: IpAddr) -> bool {
+        let per_second = self.shared.context().http_rate;
+        let burst = per_second * BURST_SECONDS;
         let mut rate = self.rate.lock().unwrap_or_else(|e| e.into_inner());
         let now = Instant::now();
         if rate.len() > 100_000 {
             rate.retain(|_, (_, last)| now.duration_since(*last) < Duration::from_secs(10));
         }
-        let (tokens, last) = rate.entry(ip).or_insert((BURST, now));
-        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * RATE).min(BURST);
+        let (tokens, last) = rate.entry(ip).or_insert((burst, now));
+        *tokens = (*tokens + now.duration_since(*last).as_secs_f64() * per_second).min(burst);
         *last = now;
         if *tokens >= 1.0 {
             *tokens -= 1.0;
@@ -544,7 +545,7 @@ async fn thread_mbox(
         use std::io::Write;
         let thread = thread_of(ctx, &found.meta.message_id)?;
         let tag = thread_tag(&thread);
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         let mut chunk = Vec::new();
         for (_, _, meta) in &thread {
             let Some(meta) = meta else { continue };
