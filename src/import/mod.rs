@@ -44,9 +44,12 @@ pub enum ImportError {
     NotMail { path: PathBuf, why: String },
 }
 
-/// Commit a batch after this many messages or bytes.
-const BATCH_MESSAGES: usize = 2000;
-const BATCH_BYTES: usize = 32 << 20;
+/// Commit a batch after this many messages or bytes. Small batches keep the writer and the
+/// background apply of the previous batch overlapping: on the selinux epoch 250 messages / 4 MiB
+/// imported about 30% faster and peaked 20% lower than 2,000 / 32 MiB; on 200,000 generated
+/// messages, as fast with a 20% lower peak.
+const BATCH_MESSAGES: usize = 250;
+const BATCH_BYTES: usize = 4 << 20;
 
 /// Counts for the import summary.
 #[derive(Debug, Default, Clone)]
