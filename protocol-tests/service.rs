@@ -104,8 +104,11 @@ fn socket_activated_with_readiness_and_roles() {
     assert!(wait_until(20, || child.try_wait().unwrap().is_some()));
     let log = std::fs::read_to_string(archive.dir.path().join("server.log")).unwrap();
     // One line per session (the probe that waited for the socket is one too).
-    let access: Vec<&str> = log.lines().filter(|l| l.contains("access: ")).collect();
+    let access: Vec<&str> = log.lines().filter(|l| l.contains("access: peer=")).collect();
     assert_eq!(access.len(), 3, "{log}");
+    // The HTTP face logs each request.
+    let http = log.lines().find(|l| l.contains("access: http peer=127.0.0.1:")).expect("the HTTP request's line");
+    assert!(http.contains(" GET /list-0/ status=200 seconds="), "{http}");
     let reader = access.iter().find(|l| l.contains(" groups=example.list-0 ")).expect("the reader's line");
     assert!(
         reader.contains("tls=no user=- groups=example.list-0 articles=1 ") && reader.ends_with(" end=quit"),

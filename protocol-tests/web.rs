@@ -366,7 +366,8 @@ fn chromium_renders_a_thread_page() {
     let dir = archive.dir.path();
     let chromium = |args: &[&str]| {
         let out = Command::new("chromium")
-            .args(["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--window-size=1100,1400"])
+            .args(["--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--hide-scrollbars"])
+            .arg("--window-size=1100,1400")
             .arg(format!("--user-data-dir={}", dir.join("chromium").display()))
             .args(args)
             .arg(&url)

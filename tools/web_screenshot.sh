@@ -31,7 +31,7 @@ for _ in $(seq 100); do curl -sf -o /dev/null http://127.0.0.1:18090/ && break; 
 mkdir -p docs/screenshots
 for page in "" "T/"; do
     out=docs/screenshots/selinux-thread${page:+-full}.png
-    chromium --headless=new --no-sandbox --disable-gpu --hide-scrollbars --window-size=1100,1500 \
+    chromium --headless=new --no-sandbox --disable-dev-shm-usage --disable-gpu --hide-scrollbars --window-size=1100,1500 \
         --user-data-dir="$work/chromium" --screenshot="$out" "http://127.0.0.1:18090/selinux/$mid/$page" 2>/dev/null
     echo "$out"
 done

@@ -44,6 +44,30 @@ fn describe() {
     describe_gauge!("listnews_pull_last_success_timestamp_seconds", "When a pulled group last caught up");
     describe_gauge!("listnews_store_bytes", Unit::Bytes, "Size of the store on disk");
     describe_gauge!("listnews_groups", "Groups served");
+    describe_counter!("listnews_http_requests_total", "HTTP requests answered, by endpoint and status");
+    describe_histogram!("listnews_http_seconds", Unit::Seconds, "HTTP requests, from request to response head");
+}
+
+/// One HTTP request answered: counted, timed, and logged as an access-log line.
+pub fn http_request(client: std::net::SocketAddr, method: &str, path: &str, status: u16, took: Duration) {
+    // The endpoint without its list and message-id, so labels stay few.
+    let endpoint = match path.rsplit('/').next() {
+        Some("raw") => "raw",
+        Some("t.mbox.gz") => "t.mbox.gz",
+        Some("t.atom") => "t.atom",
+        Some("new.atom") => "new.atom",
+        _ if path.ends_with("/T/") || path.ends_with("/t/") => "thread",
+        _ if path == "/" => "lists",
+        _ => "page",
+    };
+    counter!("listnews_http_requests_total", "endpoint" => endpoint, "code" => status.to_string()).increment(1);
+    histogram!("listnews_http_seconds").record(took);
+    tracing::info!(
+        target: "listnews::access",
+        "access: http peer={client} {method} {} status={status} seconds={:.3}",
+        path.escape_debug(),
+        took.as_secs_f64()
+    );
 }
 
 /// A connection refused before its session (`reason`: a Status's short name).

@@ -132,12 +132,17 @@ pub(super) async fn serve_connection(mut tcp: TcpStream, peer: SocketAddr, web: 
         let mut app = app.clone();
         let allowed = limiter.allow(client.ip());
         async move {
-            if !allowed {
+            let started = Instant::now();
+            let (method, path) = (request.method().clone(), request.uri().path().to_string());
+            let response = if allowed {
+                app.call(request.map(Body::new)).await?
+            } else {
                 let mut r = (StatusCode::TOO_MANY_REQUESTS, "Too many requests; slow down.\n").into_response();
                 r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-                return Ok::<_, std::convert::Infallible>(r);
-            }
-            app.call(request.map(Body::new)).await
+                r
+            };
+            super::observe::http_request(client, method.as_str(), &path, response.status().as_u16(), started.elapsed());
+            Ok::<_, std::convert::Infallible>(response)
         }
     });
     let mut shutdown = web.shared.shutdown.clone();
