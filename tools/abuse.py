@@ -165,7 +165,7 @@ def main():
             rss_a = rss_kib(p.pid)
             c.s.sendall(b"\r\nDATE\r\n")
             first, second = c.f.readline(), c.f.readline()
-            rows.append(f"| 1 MB line without CRLF | answered `{first.decode().strip()[:40]}`, then DATE → "
+            rows.append(f"| 1 MB line without CRLF | answered `{first.decode().strip()}`, then DATE → "
                         f"`{second.decode().strip()[:20]}`; RSS {rss_b:,} → {rss_a:,} KiB |")
 
             # NUL bytes and invalid UTF-8.
