@@ -791,7 +791,7 @@ pub fn run(
     format: mbox::MboxFormat,
     progress: bool,
 ) -> Result<ImportStats, ImportError> {
-    let store = Store::open(&config.server.data_dir)?;
+    let store = Store::open_for_import(&config.server.data_dir)?;
     let started = Instant::now();
     let mut importer = Importer::new(&store, config, group)?;
     importer.progress = progress;
@@ -811,7 +811,7 @@ pub fn run(
     // written since the last one: after a 1,000,000-message import that took the server's
     // first start 1.5 s. Opening the store once more here leaves it ready to serve.
     drop(store);
-    let store = Store::open(&config.server.data_dir)?;
+    let store = Store::open_for_import(&config.server.data_dir)?;
     let secs = started.elapsed().as_secs_f64();
     let size = store.size_on_disk().unwrap_or(0);
     println!(

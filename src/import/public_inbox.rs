@@ -66,9 +66,28 @@ fn git_err(path: &Path, e: impl std::fmt::Display) -> ImportError {
     ImportError::Git { path: path.to_path_buf(), message: e.to_string() }
 }
 
+/// One shared object database per epoch for the whole process: every thread reading it gets
+/// a handle on the same packs, so each pack is mapped once (a repository opened per thread
+/// maps every pack again, and each mapping counts in the process's resident memory).
+fn shared_repo(path: &Path) -> Result<gix::Repository, ImportError> {
+    static OPEN: std::sync::Mutex<Vec<(PathBuf, gix::ThreadSafeRepository)>> = std::sync::Mutex::new(Vec::new());
+    let mut open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, repo)) = open.iter().find(|(p, _)| p == path) {
+        return Ok(repo.to_thread_local());
+    }
+    let repo = gix::open(path).map_err(|e| git_err(path, e))?.into_sync();
+    let local = repo.to_thread_local();
+    // A handful of epochs at a time: forget the oldest (its packs unmap once unused).
+    if open.len() >= 8 {
+        open.remove(0);
+    }
+    open.push((path.to_path_buf(), repo));
+    Ok(local)
+}
+
 impl Epoch {
     pub fn open(path: &Path) -> Result<Epoch, ImportError> {
-        let mut repo = gix::open(path).map_err(|e| git_err(path, e))?;
+        let mut repo = shared_repo(path)?;
         repo.object_cache_size(Some(16 << 20));
         let mut commits = Vec::new();
         if let Ok(head) = repo.head_id() {
@@ -125,7 +144,7 @@ pub fn read_blob(path: &Path, blob: gix::ObjectId) -> Result<Vec<u8>, ImportErro
         let mut cell = cell.borrow_mut();
         if cell.as_ref().is_none_or(|(p, _)| p != path) {
             // Blobs are read once: no object cache (the pack's delta cache still works).
-            let repo = gix::open(path).map_err(|e| git_err(path, e))?;
+            let repo = shared_repo(path)?;
             *cell = Some((path.to_path_buf(), repo));
         }
         let Some((_, repo)) = cell.as_ref() else { unreachable!("set above") };

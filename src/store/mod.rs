@@ -382,13 +382,28 @@ const PID_FILE: &str = "listnews.pid";
 /// The on-disk format; bumped whenever keys or records change meaning.
 const FORMAT: u32 = 3;
 
+/// sled's page cache for a serving process, and for a standalone import (which reads little
+/// back: a smaller cache halves its peak memory for about a tenth of its speed; 200,000
+/// messages peaked at 221-252 MB instead of 446-465 MB).
+const SERVING_CACHE: u64 = 256 << 20;
+const IMPORT_CACHE: u64 = 64 << 20;
+
 impl Store {
     /// Opens (creating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store> {
+        Self::open_with_cache(dir, SERVING_CACHE)
+    }
+
+    /// [`Store::open`] for a standalone import: a smaller page cache.
+    pub fn open_for_import(dir: &Path) -> Result<Store> {
+        Self::open_with_cache(dir, IMPORT_CACHE)
+    }
+
+    fn open_with_cache(dir: &Path, cache: u64) -> Result<Store> {
         std::fs::create_dir_all(dir)?;
         let mut waited = std::time::Duration::ZERO;
         loop {
-            match Self::try_open(dir) {
+            match Self::try_open(dir, cache) {
                 // sled releases its lock after `Db` drops, from a background thread (sled
                 // #1289): when the holder is this very process, wait for it a little.
                 Err(StoreError::InUse { holder, .. })
@@ -402,10 +417,10 @@ impl Store {
         }
     }
 
-    fn try_open(dir: &Path) -> Result<Store> {
+    fn try_open(dir: &Path, cache: u64) -> Result<Store> {
         let db = sled::Config::new()
             .path(dir.join("db"))
-            .cache_capacity(256 << 20)
+            .cache_capacity(cache)
             .mode(sled::Mode::LowSpace)
             // No background flusher: its thread holds the database (and its file lock) for up
             // to 500 ms after the store is dropped (sled #1289), so a command run right after
