@@ -27,8 +27,10 @@ use crate::protocol::{ParseError, Status, block};
 /// Stop gathering pipelined responses into one buffer past this size and write them.
 const BATCH_OUTPUT: usize = 64 << 10;
 /// Input is read in small steps: an idle connection then holds a small buffer (most command
-/// lines are a few dozen octets), and a pipelining client still gets 4 KiB per read.
-const READ_SMALL: usize = 512;
+/// lines are a few dozen octets; `ARTICLE <message-id>` under 128), and a pipelining client
+/// still gets 4 KiB per read. 128 rather than 512 octets: 2,851 -> 2,367 bytes per idle
+/// connection at 10,000 of them (`nntp-bench idle`).
+const READ_SMALL: usize = 128;
 /// At most this many quick commands ([`Kind::Quick`]) run on the session's own thread at
 /// once; a longer pipeline goes to the blocking pool.
 const QUICK_BATCH: usize = 4;
