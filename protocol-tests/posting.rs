@@ -194,7 +194,10 @@ fn a_reply_reaches_the_list_and_comes_back_threaded() {
 #[test]
 fn the_relay_decides_and_its_reason_reaches_the_poster() {
     let sink = SmtpSink::start(&[]);
-    let archive = posting_archive(&format!("post_policy = \"open\"\npost_relay = \"{}\"", sink.url()));
+    let archive = posting_archive(&format!(
+        "post_policy = \"open\"\npost_relay = \"{}\"\npost_from_rewrite = \"never\"",
+        sink.url()
+    ));
     let server = archive.serve();
     let mut c = server.client();
     assert_eq!(code(&c.greeting), 200, "anyone may post: {}", c.greeting);
@@ -226,7 +229,9 @@ fn the_relay_decides_and_its_reason_reaches_the_poster() {
 
     // A relay that is down.
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let archive = posting_archive(&format!("post_policy = \"open\"\npost_relay = \"smtp://127.0.0.1:{closed}\""));
+    let archive = posting_archive(&format!(
+        "post_policy = \"open\"\npost_relay = \"smtp://127.0.0.1:{closed}\"\npost_from_rewrite = \"never\""
+    ));
     let server = archive.serve();
     let mut c = server.client();
     let down = c.post_expect(&article(bob, "example.list-0", "hello", "", "Hi.\r\n"), 441);
@@ -239,7 +244,7 @@ fn the_relay_decides_and_its_reason_reaches_the_poster() {
 fn abuse_is_refused() {
     let sink = SmtpSink::start(&[]);
     let archive = posting_archive(&format!(
-        "post_policy = \"users\"\npost_relay = \"{}\"\npost_per_hour = 3\npost_max_bytes = 4096",
+        "post_policy = \"users\"\npost_relay = \"{}\"\npost_per_hour = 3\npost_max_bytes = 4096\npost_from_rewrite = \"never\"",
         sink.url()
     ));
     archive.import(None, &[&sample_mbox()]);
@@ -366,7 +371,7 @@ fn the_relay_is_reached_over_tls_with_auth() {
             "relayuser:relay-secret",
         ]);
         let archive = posting_archive(&format!(
-            "post_policy = \"open\"\npost_relay = \"{scheme}://localhost:{}\"\npost_relay_ca = \"{}\"\npost_relay_user = \"relayuser\"\npost_relay_password_file = \"{}\"",
+            "post_policy = \"open\"\npost_relay = \"{scheme}://localhost:{}\"\npost_relay_ca = \"{}\"\npost_relay_user = \"relayuser\"\npost_relay_password_file = \"{}\"\npost_from_rewrite = \"never\"",
             sink.port,
             certs.path().join("ca.pem").display(),
             certs.path().join("relay-password").display()

@@ -99,8 +99,16 @@ impl Relay {
             Some(a) => Some(a.parse::<Address>().map_err(|e| format!("post_envelope_from {a:?}: {e}"))?),
             None => None,
         };
+        // Without a resolver (no usable resolv.conf) every lookup counts as failed: From is
+        // rewritten, which always arrives.
         let dmarc = match server.post_from_rewrite {
-            FromRewrite::Dmarc => Some(Dmarc::new(server.post_dns)?),
+            FromRewrite::Dmarc => match Dmarc::new(server.post_dns) {
+                Ok(d) => Some(d),
+                Err(e) => {
+                    tracing::warn!(error = %e, "post: no DNS resolver for DMARC lookups; every From will be rewritten");
+                    None
+                }
+            },
             _ => None,
         };
         Ok(Some(Relay {
@@ -122,7 +130,7 @@ impl Relay {
             FromRewrite::Never => false,
             FromRewrite::Dmarc => match &self.dmarc {
                 Some(dmarc) => dmarc.strict(&post.poster.domain()).await,
-                None => false,
+                None => true,
             },
         };
         let mail = post.mail(&MailOptions {
