@@ -310,7 +310,7 @@ fn messages_threads_and_feeds_as_public_inbox_serves_them() {
     }
 
     // Atom: the thread and the list's newest, valid against RFC 4287's required elements.
-    for feed in [format!("/list-0/{}/t.atom", path(&root)), "/list-0/new.atom".to_string()] {
+    for feed in [format!("/list-0/{}/t.atom", path(&root)), "/list-0/new.atom".to_string(), "/all/new.atom".into()] {
         let atom = get(web, &feed, 200);
         assert_eq!(atom.header("content-type"), Some("application/atom+xml"));
         std::fs::write(dir.join("feed.xml"), &atom.body).unwrap();

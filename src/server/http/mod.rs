@@ -497,26 +497,47 @@ async fn list_index(State(web): State<Arc<Web>>, Path(seg): Path<String>, Query(
     }
 }
 
+/// `/<list>/new.atom`: the list's newest messages; `/all/new.atom`: the newest of every
+/// public list together.
 async fn new_atom(State(web): State<Arc<Web>>, Path(list): Path<String>, headers: HeaderMap) -> Response {
-    let Some(group) = web.shared.context().web_lists().get(&list).cloned() else { return not_found() };
+    let groups: Vec<String> = if list == "all" {
+        web.shared.context().web_lists().values().cloned().collect()
+    } else {
+        match web.shared.context().web_lists().get(&list) {
+            Some(group) => vec![group.clone()],
+            None => return not_found(),
+        }
+    };
     let base = origin(&headers);
     let Ok(_permit) = web.heavy.acquire().await else { return not_found() };
     let made = blocking(&web, move |ctx| {
-        let Some(meta) = ctx.store.group(&group)? else { return Ok(None) };
+        // The newest of each list, then the newest of those by arrival, each article once.
+        let mut newest: Vec<ArticleMeta> = Vec::new();
+        for group in &groups {
+            let Some(meta) = ctx.store.group(group)? else { continue };
+            for (_, entry) in ctx.store.overview_newest(meta.id, u64::MAX, FEED_ENTRIES)? {
+                if let Some(m) = ctx.store.article_meta(entry.article_id())?
+                    && !newest.iter().any(|n| n.message_id == m.message_id)
+                {
+                    newest.push(m);
+                }
+            }
+        }
+        newest.sort_by_key(|m| std::cmp::Reverse(m.arrival));
+        newest.truncate(FEED_ENTRIES);
         let mut entries = Vec::new();
         let mut tag = 0u64;
-        for (_, entry) in ctx.store.overview_newest(meta.id, u64::MAX, FEED_ENTRIES)? {
-            let Some(m) = ctx.store.article_meta(entry.article_id())? else { continue };
-            tag = tag.wrapping_mul(31).wrapping_add(article_tag(&m));
-            entries.push(Shown::of(&raw_of(ctx, &m)?, &m.message_id, m.arrival));
+        for m in &newest {
+            tag = tag.wrapping_mul(31).wrapping_add(article_tag(m));
+            entries.push(Shown::of(&raw_of(ctx, m)?, &m.message_id, m.arrival));
         }
-        let feed = render::atom(&base, &group, &format!("/{list}/new.atom"), &list, &entries);
-        Ok(Some((format!("{tag:016x}"), feed)))
+        let title = if list == "all" { "all lists".to_string() } else { groups[0].clone() };
+        let feed = render::atom(&base, &title, &format!("/{list}/new.atom"), &list, &entries);
+        Ok((format!("{tag:016x}"), feed))
     })
     .await;
     match made {
-        Ok(Some((tag, feed))) => cached(&headers, tag, "application/atom+xml", feed.into_bytes()),
-        Ok(None) => not_found(),
+        Ok((tag, feed)) => cached(&headers, tag, "application/atom+xml", feed.into_bytes()),
         Err(r) => r,
     }
 }
