@@ -269,16 +269,7 @@ async fn articles(addr: SocketAddr, group: &str, clients: usize, seconds: f64, b
             Result::Ok((latencies, bytes))
         }));
     }
-    let start = Instant::now();
-    let mut all = Vec::new();
-    let mut bytes = 0;
-    for t in tasks {
-        let (l, b) = t.await??;
-        all.extend(l);
-        bytes += b;
-    }
-    let elapsed = start.elapsed().as_secs_f64().max(seconds);
-    all.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    let (all, bytes, elapsed) = gather(tasks, seconds).await?;
     let what = if by_id { "article_id" } else { "article_number" };
     Ok(format!(
         r#"{{"scenario":"{what}","clients":{clients},"articles":{},"articles_per_s":{:.0},"mb_per_s":{:.1},"p50_ms":{:.3},"p99_ms":{:.3}}}"#,
@@ -288,6 +279,25 @@ async fn articles(addr: SocketAddr, group: &str, clients: usize, seconds: f64, b
         percentile(&all, 0.5) * 1000.0,
         percentile(&all, 0.99) * 1000.0
     ))
+}
+
+/// One client of a timed scenario: its latencies (seconds) and the bytes it read.
+type ClientRun = tokio::task::JoinHandle<Result<(Vec<f64>, usize)>>;
+
+/// Waits for the clients of a timed scenario: their latencies (seconds, sorted), the bytes
+/// they read, and the seconds the run took (at least `seconds`).
+async fn gather(tasks: Vec<ClientRun>, seconds: f64) -> Result<(Vec<f64>, usize, f64)> {
+    let start = Instant::now();
+    let mut latencies = Vec::new();
+    let mut bytes = 0;
+    for t in tasks {
+        let (l, b) = t.await??;
+        latencies.extend(l);
+        bytes += b;
+    }
+    let elapsed = start.elapsed().as_secs_f64().max(seconds);
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    Ok((latencies, bytes, elapsed))
 }
 
 async fn group_latency(addr: SocketAddr, group: &str, count: usize) -> Result<String> {
@@ -503,16 +513,7 @@ async fn http(addr: SocketAddr, paths: &std::path::Path, clients: usize, seconds
             Result::Ok((latencies, bytes))
         }));
     }
-    let start = Instant::now();
-    let mut latencies = Vec::new();
-    let mut bytes = 0;
-    for t in tasks {
-        let (l, b) = t.await??;
-        latencies.extend(l);
-        bytes += b;
-    }
-    let elapsed = start.elapsed().as_secs_f64().max(seconds);
-    latencies.sort_by(|a, b| a.total_cmp(b));
+    let (latencies, bytes, elapsed) = gather(tasks, seconds).await?;
     Ok(format!(
         r#"{{"scenario":"http","clients":{clients},"requests":{},"requests_per_s":{:.0},"mb_per_s":{:.1},"p50_ms":{:.3}}}"#,
         latencies.len(),

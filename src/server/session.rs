@@ -326,17 +326,11 @@ impl Session {
             return Ok(Status::PostingRefused("no mail relay is configured".into()));
         };
         let keys = self.post_keys(None);
-        let ready =
-            match (self.shared.ledger.over_limit(&keys, ctx.post_per_hour), self.shared.posting_slot(self.client.ip()))
-            {
-                (Some((key, wait)), _) => Err(Status::PostingRefused(format!(
-                    "{} posts an hour from {key} at most; try again in {} minutes",
-                    ctx.post_per_hour,
-                    wait.as_secs().div_ceil(60)
-                ))),
-                (None, None) => Err(Status::PostingBusy),
-                (None, Some(slot)) => Ok(slot),
-            };
+        let ready = match (self.over_post_limit(&keys, ctx.post_per_hour), self.shared.posting_slot(self.client.ip())) {
+            (Some(refused), _) => Err(refused),
+            (None, None) => Err(Status::PostingBusy),
+            (None, Some(slot)) => Ok(slot),
+        };
         let _slot = match ready {
             Ok(slot) => slot,
             Err(status) => {
@@ -364,12 +358,8 @@ impl Session {
             }
         };
         let keys = self.post_keys(Some(&outgoing.poster.address_lower()));
-        if let Some((key, wait)) = self.shared.ledger.over_limit(&keys, ctx.post_per_hour) {
-            return Ok(Status::PostingRefused(format!(
-                "{} posts an hour from {key} at most; try again in {} minutes",
-                ctx.post_per_hour,
-                wait.as_secs().div_ceil(60)
-            )));
+        if let Some(refused) = self.over_post_limit(&keys, ctx.post_per_hour) {
+            return Ok(refused);
         }
         let id = outgoing.message_id.clone();
         if !self.shared.ledger.claim(&id) {
@@ -404,6 +394,15 @@ impl Session {
                 Ok(Status::PostFailed(format!("the mail relay did not take it: {why}")))
             }
         }
+    }
+
+    /// `440` when one of `keys` has reached its posts for the hour.
+    fn over_post_limit(&self, keys: &[String], per_hour: u32) -> Option<Status> {
+        let (key, wait) = self.shared.ledger.over_limit(keys, per_hour)?;
+        Some(Status::PostingRefused(format!(
+            "{per_hour} posts an hour from {key} at most; try again in {} minutes",
+            wait.as_secs().div_ceil(60)
+        )))
     }
 
     /// The user name for log lines (`-` before AUTHINFO).

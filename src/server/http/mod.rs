@@ -279,8 +279,12 @@ fn raw_of(ctx: &Context, meta: &ArticleMeta) -> Result<Vec<u8>, StoreError> {
     Ok(article::raw_from_wire(ctx.store.text(meta.clone())?.wire()))
 }
 
-/// The thread of `id` as anyone may see it: each entry with its article when it is public.
-fn thread_of(ctx: &Context, id: &str) -> Result<Vec<(String, usize, Option<ArticleMeta>)>, StoreError> {
+/// A thread as the HTTP face reads it: each message's id and depth, with its article when
+/// anyone may read it.
+type Thread = Vec<(String, usize, Option<ArticleMeta>)>;
+
+/// The thread of `id` as anyone may see it.
+fn thread_of(ctx: &Context, id: &str) -> Result<Thread, StoreError> {
     let entries = ctx.store.thread(id)?.unwrap_or_default();
     let mut out = Vec::with_capacity(entries.len().min(MAX_THREAD));
     for entry in entries.into_iter().take(MAX_THREAD) {
@@ -311,14 +315,12 @@ fn author_of(from: &str) -> String {
 fn about(ctx: &Context, meta: &ArticleMeta) -> Result<Option<(String, String, String)>, StoreError> {
     let Some((gid, num)) = meta.memberships.first() else { return Ok(None) };
     let Some(entry) = ctx.store.overview(*gid, *num)? else { return Ok(None) };
-    let date = mail_parser::DateTime::parse_rfc822(&String::from_utf8_lossy(entry.field(2)))
-        .and_then(|d| chrono::DateTime::from_timestamp(d.to_timestamp(), 0))
-        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-        .unwrap_or_else(|| render::rfc3339(meta.arrival));
+    let date =
+        render::date_rfc3339(&String::from_utf8_lossy(entry.field(2))).unwrap_or_else(|| render::rfc3339(meta.arrival));
     Ok(Some((shown_field(entry.field(0)), author_of(&shown_field(entry.field(1))), date)))
 }
 
-fn items_of(ctx: &Context, thread: &[(String, usize, Option<ArticleMeta>)]) -> Result<Vec<ThreadItem>, StoreError> {
+fn items_of(ctx: &Context, thread: &Thread) -> Result<Vec<ThreadItem>, StoreError> {
     let mut items = Vec::with_capacity(thread.len());
     for (id, depth, meta) in thread {
         let about = match meta {
@@ -331,7 +333,7 @@ fn items_of(ctx: &Context, thread: &[(String, usize, Option<ArticleMeta>)]) -> R
 }
 
 /// The ETag of a thread: its articles' ids.
-fn thread_tag(thread: &[(String, usize, Option<ArticleMeta>)]) -> String {
+fn thread_tag(thread: &Thread) -> String {
     use sha2::Digest;
     let mut h = sha2::Sha256::new();
     for (_, _, meta) in thread {
@@ -389,17 +391,20 @@ async fn bare(State(web): State<Arc<Web>>, Path(seg): Path<String>) -> Response 
     if is_list {
         return redirect(&format!("/{seg}/"));
     }
-    match find(&web, "all", &seg, "").await {
-        Ok(found) => redirect(&format!("/{}/{}/", found.segment, render::mid_path(&message_id(&seg)))),
+    to_message_page(&web, "all", &seg).await
+}
+
+/// A redirect to the page of message `mid` under its list (found in `list`, or anywhere for
+/// "all"); 404 when there is none.
+async fn to_message_page(web: &Web, list: &str, mid: &str) -> Response {
+    match find(web, list, mid, "").await {
+        Ok(found) => redirect(&format!("/{}/{}/", found.segment, render::mid_path(&message_id(mid)))),
         Err(r) => r,
     }
 }
 
 async fn bare_message(State(web): State<Arc<Web>>, Path((list, mid)): Path<(String, String)>) -> Response {
-    match find(&web, &list, &mid, "").await {
-        Ok(found) => redirect(&format!("/{}/{}/", found.segment, render::mid_path(&message_id(&mid)))),
-        Err(r) => r,
-    }
+    to_message_page(&web, &list, &mid).await
 }
 
 #[derive(serde::Deserialize)]
@@ -428,10 +433,7 @@ async fn list_index(State(web): State<Arc<Web>>, Path(seg): Path<String>, Query(
     }
     let Some(group) = web.shared.context().web_lists().get(&seg).cloned() else {
         // Not a list: a message-id on the bare origin (`/<message-id>/`).
-        return match find(&web, "all", &seg, "").await {
-            Ok(found) => redirect(&format!("/{}/{}/", found.segment, render::mid_path(&message_id(&seg)))),
-            Err(r) => r,
-        };
+        return to_message_page(&web, "all", &seg).await;
     };
     let before = query.b;
     let made = blocking(&web, move |ctx| {
@@ -460,10 +462,7 @@ async fn list_index(State(web): State<Arc<Web>>, Path(seg): Path<String>, Query(
                     break 'pages;
                 }
                 roots.insert(root.clone(), topics.len());
-                let date = mail_parser::DateTime::parse_rfc822(&String::from_utf8_lossy(entry.field(2)))
-                    .and_then(|d| chrono::DateTime::from_timestamp(d.to_timestamp(), 0))
-                    .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-                    .unwrap_or_default();
+                let date = render::date_rfc3339(&String::from_utf8_lossy(entry.field(2))).unwrap_or_default();
                 // The thread's subject is its root's, when the root is here.
                 let root_about = match ctx.public_article(&root)? {
                     Some(m) => about(ctx, &m)?,
@@ -557,116 +556,86 @@ async fn raw(State(web): State<Arc<Web>>, Path((list, mid)): Path<(String, Strin
     }
 }
 
-async fn thread_mbox(
-    State(web): State<Arc<Web>>,
-    Path((list, mid)): Path<(String, String)>,
-    headers: HeaderMap,
+/// The four answers made from a message's whole thread (`t.mbox.gz`, `t.atom`, the message
+/// page, `/T/`): the message found (or the redirect or 404 instead), a heavy-work permit,
+/// its thread read on the blocking pool and `make` run on it; the thread's articles give
+/// the ETag.
+async fn from_thread(
+    web: &Web,
+    (list, mid): (String, String),
+    rest: &str,
+    headers: &HeaderMap,
+    content_type: &'static str,
+    make: impl FnOnce(&Context, &Located, &Thread) -> Result<Vec<u8>, StoreError> + Send + 'static,
 ) -> Response {
-    let found = match find(&web, &list, &mid, "t.mbox.gz").await {
+    let found = match find(web, &list, &mid, rest).await {
         Ok(f) => f,
         Err(r) => return r,
     };
     let Ok(_permit) = web.heavy.acquire().await else { return not_found() };
-    let made = blocking(&web, move |ctx| {
-        use std::io::Write;
+    let made = blocking(web, move |ctx| {
         let thread = thread_of(ctx, &found.meta.message_id)?;
-        let tag = thread_tag(&thread);
+        Ok((thread_tag(&thread), make(ctx, &found, &thread)?))
+    })
+    .await;
+    match made {
+        Ok((tag, body)) => cached(headers, tag, content_type, body),
+        Err(r) => r,
+    }
+}
+
+/// The thread's messages this archive has, read for display, in thread order.
+fn shown_thread(ctx: &Context, thread: &Thread) -> Result<Vec<Shown>, StoreError> {
+    let mut shown = Vec::new();
+    for (_, _, meta) in thread {
+        if let Some(m) = meta {
+            shown.push(Shown::of(&raw_of(ctx, m)?, &m.message_id, m.arrival));
+        }
+    }
+    Ok(shown)
+}
+
+async fn thread_mbox(State(web): State<Arc<Web>>, Path(at): Path<(String, String)>, headers: HeaderMap) -> Response {
+    from_thread(&web, at, "t.mbox.gz", &headers, "application/gzip", |ctx, _, thread| {
+        use std::io::Write;
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         let mut chunk = Vec::new();
-        for (_, _, meta) in &thread {
+        for (_, _, meta) in thread {
             let Some(meta) = meta else { continue };
             chunk.clear();
             article::push_mboxrd(&mut chunk, &raw_of(ctx, meta)?);
             gz.write_all(&chunk).map_err(StoreError::Io)?;
         }
-        Ok((tag, gz.finish().map_err(StoreError::Io)?))
+        gz.finish().map_err(StoreError::Io)
     })
-    .await;
-    match made {
-        Ok((tag, body)) => cached(&headers, tag, "application/gzip", body),
-        Err(r) => r,
-    }
+    .await
 }
 
-async fn thread_atom(
-    State(web): State<Arc<Web>>,
-    Path((list, mid)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    let found = match find(&web, &list, &mid, "t.atom").await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+async fn thread_atom(State(web): State<Arc<Web>>, Path(at): Path<(String, String)>, headers: HeaderMap) -> Response {
     let base = origin(&headers);
-    let Ok(_permit) = web.heavy.acquire().await else { return not_found() };
-    let made = blocking(&web, move |ctx| {
-        let thread = thread_of(ctx, &found.meta.message_id)?;
-        let mut entries = Vec::new();
-        for (_, _, meta) in &thread {
-            if let Some(m) = meta {
-                entries.push(Shown::of(&raw_of(ctx, m)?, &m.message_id, m.arrival));
-            }
-        }
+    from_thread(&web, at, "t.atom", &headers, "application/atom+xml", move |ctx, found, thread| {
+        let entries = shown_thread(ctx, thread)?;
         let title = entries.first().map(|e| e.subject.clone()).unwrap_or_default();
         let self_path = format!("/{}/{}/t.atom", found.segment, render::mid_path(&found.meta.message_id));
-        Ok((thread_tag(&thread), render::atom(&base, &title, &self_path, &found.segment, &entries)))
+        Ok(render::atom(&base, &title, &self_path, &found.segment, &entries).into_bytes())
     })
-    .await;
-    match made {
-        Ok((tag, feed)) => cached(&headers, tag, "application/atom+xml", feed.into_bytes()),
-        Err(r) => r,
-    }
+    .await
 }
 
-async fn message(
-    State(web): State<Arc<Web>>,
-    Path((list, mid)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    let found = match find(&web, &list, &mid, "").await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let Ok(_permit) = web.heavy.acquire().await else { return not_found() };
-    let made = blocking(&web, move |ctx| {
-        let thread = thread_of(ctx, &found.meta.message_id)?;
+async fn message(State(web): State<Arc<Web>>, Path(at): Path<(String, String)>, headers: HeaderMap) -> Response {
+    from_thread(&web, at, "", &headers, "text/html; charset=utf-8", |ctx, found, thread| {
         let shown = Shown::of(&raw_of(ctx, &found.meta)?, &found.meta.message_id, found.meta.arrival);
-        let items = items_of(ctx, &thread)?;
-        let html = render::message_page(&place(ctx, &found.segment, &found.group), &shown, &items);
-        Ok((thread_tag(&thread), html))
+        let items = items_of(ctx, thread)?;
+        Ok(render::message_page(&place(ctx, &found.segment, &found.group), &shown, &items).into_bytes())
     })
-    .await;
-    match made {
-        Ok((tag, html)) => cached(&headers, tag, "text/html; charset=utf-8", html.into_bytes()),
-        Err(r) => r,
-    }
+    .await
 }
 
-async fn thread_page(
-    State(web): State<Arc<Web>>,
-    Path((list, mid)): Path<(String, String)>,
-    headers: HeaderMap,
-) -> Response {
-    let found = match find(&web, &list, &mid, "T/").await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let Ok(_permit) = web.heavy.acquire().await else { return not_found() };
-    let made = blocking(&web, move |ctx| {
-        let thread = thread_of(ctx, &found.meta.message_id)?;
-        let mut messages = Vec::new();
-        for (_, _, meta) in &thread {
-            if let Some(m) = meta {
-                messages.push(Shown::of(&raw_of(ctx, m)?, &m.message_id, m.arrival));
-            }
-        }
-        let items = items_of(ctx, &thread)?;
-        let html = render::thread_page(&place(ctx, &found.segment, &found.group), &messages, &items);
-        Ok((thread_tag(&thread), html))
+async fn thread_page(State(web): State<Arc<Web>>, Path(at): Path<(String, String)>, headers: HeaderMap) -> Response {
+    from_thread(&web, at, "T/", &headers, "text/html; charset=utf-8", |ctx, found, thread| {
+        let messages = shown_thread(ctx, thread)?;
+        let items = items_of(ctx, thread)?;
+        Ok(render::thread_page(&place(ctx, &found.segment, &found.group), &messages, &items).into_bytes())
     })
-    .await;
-    match made {
-        Ok((tag, html)) => cached(&headers, tag, "text/html; charset=utf-8", html.into_bytes()),
-        Err(r) => r,
-    }
+    .await
 }

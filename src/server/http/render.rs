@@ -52,11 +52,7 @@ impl Shown {
             };
         };
         let from = m.from().and_then(|a| a.first());
-        let date = m
-            .date()
-            .and_then(|d| chrono::DateTime::from_timestamp(d.to_timestamp(), 0))
-            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
-            .unwrap_or_else(|| rfc3339(arrival));
+        let date = m.date().and_then(|d| rfc3339_of(d.to_timestamp())).unwrap_or_else(|| rfc3339(arrival));
         let attachments =
             m.attachments().map(|a| a.attachment_name().unwrap_or("(unnamed part)").to_string()).collect();
         Shown {
@@ -78,8 +74,18 @@ impl Shown {
     }
 }
 
+/// A Date header's value (RFC 5322) as RFC 3339 UTC; `None` when it does not parse.
+pub fn date_rfc3339(value: &str) -> Option<String> {
+    mail_parser::DateTime::parse_rfc822(value).and_then(|d| rfc3339_of(d.to_timestamp()))
+}
+
+/// Seconds since the epoch as RFC 3339 UTC; `None` out of chrono's range.
+fn rfc3339_of(unix: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp(unix, 0).map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+}
+
 pub fn rfc3339(unix: i64) -> String {
-    chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    rfc3339_of(unix).unwrap_or_else(|| rfc3339_of(0).unwrap_or_default())
 }
 
 /// Escapes text for HTML and XML.
