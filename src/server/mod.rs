@@ -354,7 +354,7 @@ impl Server {
                 "nothing to listen on: listen and listen_tls are empty and no sockets were handed over (systemd socket activation)"
             );
         }
-        let web = http::Web::new(server.shared.clone());
+        let site = http::Site::new(server.shared.clone());
         for (listener, face, proxied) in listeners {
             let local = listener.local_addr()?;
             tracing::info!(%local, ?face, proxied, "listening");
@@ -365,7 +365,7 @@ impl Server {
             }
             let shared = server.shared.clone();
             let stopped = server.stop.subscribe();
-            server.tasks.push(tokio::spawn(accept_loop(listener, shared, web.clone(), face, proxied, stopped)));
+            server.tasks.push(tokio::spawn(accept_loop(listener, shared, site.clone(), face, proxied, stopped)));
         }
         Ok(server)
     }
@@ -442,7 +442,7 @@ enum Face {
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
-    web: Arc<http::Web>,
+    site: http::Site,
     face: Face,
     proxied: bool,
     mut stopped: watch::Receiver<bool>,
@@ -452,7 +452,7 @@ async fn accept_loop(
             _ = stopped.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) if face == Face::Http => {
-                    tokio::spawn(http::serve_connection(stream, peer, web.clone(), proxied));
+                    tokio::spawn(http::serve_connection(stream, peer, site.clone(), proxied));
                 }
                 Ok((stream, peer)) => {
                     tokio::spawn(serve_connection(stream, peer, shared.clone(), face == Face::Nntps, proxied));

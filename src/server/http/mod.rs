@@ -83,6 +83,21 @@ impl Web {
     }
 }
 
+/// The HTTP face of a server: what the handlers share and the routes, made once and cloned
+/// for each connection.
+#[derive(Clone)]
+pub struct Site {
+    web: Arc<Web>,
+    app: Router,
+}
+
+impl Site {
+    pub fn new(shared: Arc<Shared>) -> Site {
+        let web = Web::new(shared);
+        Site { app: router(web.clone()), web }
+    }
+}
+
 /// The routes, public-inbox's layout.
 pub fn router(web: Arc<Web>) -> Router {
     let compress = SizeAbove::new(256)
@@ -106,7 +121,8 @@ pub fn router(web: Arc<Web>) -> Router {
 }
 
 /// Serves one HTTP connection (HTTP/1.1 with keep-alive) until it closes or the server stops.
-pub(super) async fn serve_connection(mut tcp: TcpStream, peer: SocketAddr, web: Arc<Web>, proxied: bool) {
+pub(super) async fn serve_connection(mut tcp: TcpStream, peer: SocketAddr, site: Site, proxied: bool) {
+    let Site { web, app } = site;
     let _ = tcp.set_nodelay(true);
     let client = if proxied {
         match tokio::time::timeout(super::HANDSHAKE_TIMEOUT, super::read_proxy_header(&mut tcp)).await {
@@ -126,7 +142,6 @@ pub(super) async fn serve_connection(mut tcp: TcpStream, peer: SocketAddr, web: 
             .await;
         return;
     };
-    let app = router(web.clone());
     let limiter = web.clone();
     let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
         let mut app = app.clone();
