@@ -8,6 +8,8 @@
 //!   nntp-bench --addr … --group G group                [--count 2000]
 //!   nntp-bench --addr … idle --connections 10000 --pid <server pid>
 //!   nntp-bench echo --size 10000 [--seconds 10]        (the loopback floor; no server)
+//!   nntp-bench --addr 127.0.0.1:119 takethis --batch FILE
+//!                                                      (feeds an rnews batch over MODE STREAM)
 //!   nntp-bench --addr 127.0.0.1:8080 http --paths FILE [--clients 1|64] [--seconds 10]
 //!                                                      (GETs of the paths in FILE, keep-alive)
 
@@ -83,6 +85,14 @@ enum Scenario {
         clients: usize,
         #[arg(long, default_value_t = 10.0)]
         seconds: f64,
+    },
+    /// Feeds every article of an rnews batch (`#! rnews <bytes>` + article, LF line ends) to a
+    /// transit server with streaming TAKETHIS (RFC 4644), pipelined: one connection, a writer
+    /// sending as fast as the server takes it and a reader counting the answers. Reading and
+    /// converting the batch is not timed; the time runs from MODE STREAM to the last answer.
+    Takethis {
+        #[arg(long)]
+        batch: std::path::PathBuf,
     },
     /// The machine's floor for one client: a loopback echo of `size` bytes per request line
     /// (no server given; both ends in this process, blocking sockets, TCP_NODELAY), measured
@@ -523,6 +533,80 @@ async fn http(addr: SocketAddr, paths: &std::path::Path, clients: usize, seconds
     ))
 }
 
+/// The articles of an rnews batch, each as (message-id, article on the wire: CRLF, dot-stuffed,
+/// with its terminating line).
+fn read_batch(path: &std::path::Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let data = std::fs::read(path)?;
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < data.len() {
+        let nl = memchr::memchr(b'\n', &data[at..]).ok_or("batch: header line without LF")? + at;
+        let size: usize = std::str::from_utf8(&data[at..nl])?
+            .strip_prefix("#! rnews ")
+            .ok_or_else(|| format!("batch: not an rnews header at byte {at}"))?
+            .trim()
+            .parse()?;
+        let raw = data.get(nl + 1..nl + 1 + size).ok_or("batch: truncated article")?;
+        at = nl + 1 + size;
+        let norm = listnews::protocol::article::to_crlf(raw);
+        let head_end = memchr::memmem::find(&norm, b"\r\n\r\n").map_or(norm.len(), |i| i + 2);
+        let id = listnews::protocol::article::header_value(&norm[..head_end], "Message-ID")
+            .map(|v| String::from_utf8_lossy(listnews::protocol::article::trim(v)).into_owned())
+            .ok_or_else(|| format!("batch: article at byte {at} has no Message-ID"))?;
+        let (mut wire, _) = listnews::protocol::block::stuff(&norm, 0);
+        listnews::protocol::block::end(&mut wire);
+        out.push((id, wire));
+    }
+    Ok(out)
+}
+
+async fn takethis(addr: SocketAddr, batch: &std::path::Path) -> Result<String> {
+    let articles = read_batch(batch)?;
+    let bytes: usize = articles.iter().map(|(_, a)| a.len()).sum();
+    let mut c = Conn::open(addr).await?;
+    let start = Instant::now();
+    let mode = c.cmd("MODE STREAM").await?;
+    if mode.code != 203 {
+        return Err(format!("MODE STREAM answered {mode}").into());
+    }
+    let Conn { mut reader, mut writer, .. } = c;
+    let count = articles.len();
+    let sender = tokio::spawn(async move {
+        let mut out = Vec::with_capacity(1 << 20);
+        for (id, wire) in &articles {
+            out.extend_from_slice(format!("TAKETHIS {id}\r\n").as_bytes());
+            out.extend_from_slice(wire);
+            if out.len() >= 1 << 20 {
+                writer.write_all(&out).await?;
+                out.clear();
+            }
+        }
+        writer.write_all(&out).await?;
+        writer.flush().await?;
+        Result::Ok(writer)
+    });
+    let (mut accepted, mut refused, mut other) = (0usize, 0usize, 0usize);
+    let mut line = Vec::new();
+    for _ in 0..count {
+        line.clear();
+        if reader.read_until(b'\n', &mut line).await? == 0 {
+            return Err("the server closed the connection while being fed".into());
+        }
+        match StatusLine::parse(&line).map(|s| s.code) {
+            Some(239) => accepted += 1,
+            Some(439) => refused += 1,
+            _ => other += 1,
+        }
+    }
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut writer = sender.await??;
+    let _ = writer.write_all(b"QUIT\r\n").await;
+    Ok(format!(
+        r#"{{"scenario":"takethis","articles":{count},"bytes":{bytes},"accepted":{accepted},"refused":{refused},"other":{other},"seconds":{elapsed:.3},"msgs_per_s":{:.0}}}"#,
+        count as f64 / elapsed
+    ))
+}
+
 fn main() {
     let cli = Cli::parse();
     // One client on one thread: a multi-threaded client would add its own cross-thread
@@ -572,6 +656,7 @@ async fn run(cli: Cli) {
         Scenario::Group { count } => group_latency(addr, &cli.group, count).await,
         Scenario::Idle { connections, pid } => idle(addr, connections, pid).await,
         Scenario::Http { paths, clients, seconds } => http(addr, &paths, clients, seconds).await,
+        Scenario::Takethis { batch } => takethis(addr, &batch).await,
         Scenario::Echo { .. } => unreachable!("run without a runtime"),
     };
     match result {

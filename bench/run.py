@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmarks listnews side by side with public-inbox-nntpd and INN's nnrpd on one archive.
 
-    bench/run.py [--epoch DIR] [--runs 5] [--seconds 10] [--peers listnews,public-inbox,inn,inn-nodelay]
+    bench/run.py [--epoch DIR] [--runs 5] [--seconds 10] [--peers listnews,public-inbox,inn,inn-rnews,inn-nodelay]
                  [--baseline BIN_DIR] [--out DIR]
 
 Loads the same public-inbox epoch (default: the selinux bundle in ../shared, cloned to
@@ -9,8 +9,11 @@ Loads the same public-inbox epoch (default: the selinux bundle in ../shared, clo
 measures each scenario --runs times with the Rust load generator (nntp-bench), taking the
 servers in turn within each run so that they share the machine's noisy spells, and writes the
 medians, with ratios to each peer, to bench/results/results.md and bench/results/chart.png.
-`inn-nodelay` is INN's nnrpd on the same store, with TCP_NODELAY set on its sockets by an
-LD_PRELOAD shim (bench/peers/nodelay.c): INN without its 40 ms Nagle stalls.
+`inn` is fed the way INN sites feed it, at its best: innd over NNTP with MODE STREAM and
+pipelined TAKETHIS (nntp-bench takethis). `inn-rnews` is the same articles fed through rnews
+(an import row only; it serves nothing). `inn-nodelay` is INN's nnrpd on the same store, with
+TCP_NODELAY set on its sockets by an LD_PRELOAD shim (bench/peers/nodelay.c): INN without its
+40 ms Nagle stalls.
 `--baseline BIN_DIR` adds `listnews-base`, the listnews binary in BIN_DIR (another build), as
 one more peer: a change's figures against the code before it, in the same run.
 """
@@ -20,6 +23,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = "/tmp/bench"
 GROUP = "org.kernel.vger.selinux"
 PORTS = {"listnews": 11119, "public-inbox": 11120, "inn": 11121, "inn-nodelay": 11122, "listnews-base": 11123}
+# Peers measured for their import only (they serve nothing).
+IMPORT_ONLY = {"inn-rnews"}
 SCENARIOS = [
     ("import", "import (messages/s)", "msgs_per_s", True),
     ("store", "store size / raw mail", "ratio", False),
@@ -111,16 +116,20 @@ class Listnews:
 
 
 class Peer:
-    def __init__(self, name):
+    def __init__(self, name, bin_dir):
         self.name = name
-        # inn-nodelay: the same INN (and store), its nnrpd started through the NODELAY shim.
+        self.bin_dir = bin_dir
+        # inn-nodelay: the same INN (and store), its nnrpd started through the NODELAY shim;
+        # inn-rnews: INN fed through rnews instead of TAKETHIS.
         self.base, _, self.variant = name.partition("-")
-        self.script = os.path.join(ROOT, "bench/peers", f"{self.base if self.variant == 'nodelay' else name}.sh")
+        self.script = os.path.join(ROOT, "bench/peers", f"{self.base if self.variant in ('nodelay', 'rnews') else name}.sh")
 
     def load(self, epoch, runs):
         if self.variant == "nodelay":
             return None
-        out = kv(sh("bash", self.script, "load", epoch, GROUP, os.path.join(WORK, self.name)))
+        feed = ["rnews" if self.variant == "rnews" else "takethis"] if self.base == "inn" else []
+        out = kv(sh("bash", self.script, "load", epoch, GROUP, os.path.join(WORK, self.name), *feed,
+                    env={**os.environ, "NNTP_BENCH": os.path.join(self.bin_dir, "nntp-bench")}))
         secs = float(out["import_seconds"])
         return {"msgs_per_s": int(out["messages"]) / secs, "store_bytes": int(out["store_bytes"]), "runs": 1}
 
@@ -187,7 +196,7 @@ def main():
     ap.add_argument("--epoch", default=os.path.join(WORK, "selinux/git/0.git"))
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=10)
-    ap.add_argument("--peers", default="listnews,public-inbox,inn,inn-nodelay")
+    ap.add_argument("--peers", default="listnews,public-inbox,inn,inn-rnews,inn-nodelay")
     ap.add_argument("--baseline", metavar="BIN_DIR",
                     help="also measure the listnews binary in BIN_DIR as `listnews-base` (another build)")
     ap.add_argument("--out", default=os.path.join(ROOT, "bench/results"), help="where results go")
@@ -204,20 +213,24 @@ def main():
     ensure_epoch(a.epoch)
     bin_dir = bench_dir()
     raw = raw_size(a.epoch)
-    servers = [Listnews(bin_dir) if n == "listnews" else Peer(n) for n in a.peers.split(",")]
+    servers = [Listnews(bin_dir) if n == "listnews" else Peer(n, bin_dir) for n in a.peers.split(",")]
     if a.baseline:
         servers.append(Listnews(os.path.abspath(a.baseline), name="listnews-base"))
     results = {srv.name: {} for srv in servers}
     messages = None
     # Loading and start-up: one server at a time (each is alone on the machine then).
-    for srv in servers:
+    # Import-only peers load first: every INN load starts from an empty INN, and the store that
+    # inn and inn-nodelay serve must be the TAKETHIS-fed one.
+    for srv in sorted(servers, key=lambda srv: srv.name not in IMPORT_ONLY):
         print(f"{srv.name}: loading", file=sys.stderr)
         load = srv.load(a.epoch, a.runs)
         r = results[srv.name]
         if load:
             r["import"] = {"msgs_per_s": load["msgs_per_s"]}
             r["store"] = {"ratio": load["store_bytes"] / raw}
-        r["startup"] = {"seconds": statistics.median(startup_seconds(srv, a.runs))}
+        if srv.name not in IMPORT_ONLY:
+            r["startup"] = {"seconds": statistics.median(startup_seconds(srv, a.runs))}
+    servers = [srv for srv in servers if srv.name not in IMPORT_ONLY]
     runs = scenario_args(a.seconds)
     pids = {}
     try:
@@ -291,6 +304,8 @@ def write(results, raw, a):
                   f"(the mean article) per request line, {floor['round_trips_per_s']:,.0f} round trips/s "
                   f"(p50 {floor['p50_ms'] * 1000:.0f} µs). No server answers ARTICLE at depth 1 faster than that."]
     lines += ["", "Ratios are listnews's advantage: higher is better for listnews, whichever way the measure runs.",
+              "`inn` is innd fed over NNTP by a streaming TAKETHIS feeder (INN at its best); `inn-rnews` is "
+              "the same articles fed through `rnews` (import only). "
               "`inn-nodelay` is the same nnrpd and store with TCP_NODELAY set by an LD_PRELOAD shim "
               "(`bench/peers/nodelay.c`): INN without its 40 ms Nagle stall; its import, store and idle "
               "figures are INN's.",

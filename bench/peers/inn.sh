@@ -2,8 +2,15 @@
 # INN (Debian inn2) as a benchmark peer for listnews.
 #
 #   inn.sh setup                               install + configure (every command does this)
-#   inn.sh load <epoch.git> <group> <workdir>  wipe INN's store, feed the epoch with rnews,
-#                                              print: import_seconds=<s> messages=<n> store_bytes=<b>
+#   inn.sh load <epoch.git> <group> <workdir> [takethis|rnews]
+#                                              wipe INN's store, feed the epoch to innd, print:
+#                                              import_seconds=<s> messages=<n> store_bytes=<b>
+#                                              takethis (the default, INN at its best): over NNTP,
+#                                              MODE STREAM + pipelined TAKETHIS, by nntp-bench
+#                                              ($NNTP_BENCH, the load generator's binary), the way
+#                                              a transit peer (innfeed) feeds innd; rnews: the same
+#                                              articles as one rnews batch (rnews -N), about half
+#                                              the rate
 #   inn.sh start <port> [nodelay]              standalone nnrpd on 127.0.0.1:<port>, print pid=<pid>;
 #                                              with nodelay, through bench/peers/nodelay.c (an
 #                                              LD_PRELOAD shim setting TCP_NODELAY on accepted
@@ -167,9 +174,14 @@ store_bytes() {
 }
 
 cmd_load() {
-    [ $# -eq 3 ] || die "usage: inn.sh load <epoch.git> <group> <workdir>"
-    local epoch group workdir batch n_in t0 t1 t2 accepted rejected secs
-    epoch=$(cd "$1" && pwd) group=$2 workdir=$3
+    [ $# -eq 3 ] || [ $# -eq 4 ] || die "usage: inn.sh load <epoch.git> <group> <workdir> [takethis|rnews]"
+    local epoch group workdir mode batch n_in t0 t1 t2 accepted rejected secs
+    epoch=$(cd "$1" && pwd) group=$2 workdir=$3 mode=${4:-takethis}
+    case $mode in
+        takethis) [ -x "${NNTP_BENCH:-}" ] || die "takethis: set NNTP_BENCH to the nntp-bench binary" ;;
+        rnews) ;;
+        *) die "load: unknown feed $mode (takethis or rnews)" ;;
+    esac
     git --git-dir="$epoch" rev-parse -q --verify HEAD >/dev/null || die "$epoch: not a git repository"
     mkdir -p "$workdir"
     workdir=$(cd "$workdir" && pwd)
@@ -186,10 +198,17 @@ cmd_load() {
     start_innd
     "$NEWSBIN/ctlinnd" -t 30 newgroup "$group" y bench >/dev/null
 
-    # timed: rnews feeding innd, then innd syncing history, overview and active to disk
+    # timed: the feed, then innd syncing history, overview and active to disk
     t1=$(now)
-    setpriv --reuid=news --regid=news --init-groups "$NEWSBIN/rnews" -N -v <"$batch" \
-        >"$workdir/rnews.out" 2>&1 || { cat "$workdir/rnews.out" >&2; die "rnews failed"; }
+    : >"$workdir/rnews.out"
+    if [ "$mode" = takethis ]; then
+        "$NNTP_BENCH" --addr 127.0.0.1:119 takethis --batch "$batch" >"$workdir/takethis.json" \
+            || die "takethis feed failed"
+        log "takethis: $(cat "$workdir/takethis.json")"
+    else
+        setpriv --reuid=news --regid=news --init-groups "$NEWSBIN/rnews" -N -v <"$batch" \
+            >"$workdir/rnews.out" 2>&1 || { cat "$workdir/rnews.out" >&2; die "rnews failed"; }
+    fi
     "$NEWSBIN/ctlinnd" -t 120 throttle bench-sync >/dev/null   # closes/flushes history + overview
     "$NEWSBIN/ctlinnd" -t 120 go bench-sync >/dev/null
     t2=$(now)
@@ -210,7 +229,7 @@ cmd_load() {
             | sort | uniq -c | sort -rn | head -20 >&2
     fi
     secs=$(secs_between "$t1" "$t2")
-    log "fed $n_in, accepted $accepted, refused by innd $rejected, duplicates/other $(( n_in - accepted - rejected )), in $secs s"
+    log "fed $n_in by $mode, accepted $accepted, refused by innd $rejected, duplicates/other $(( n_in - accepted - rejected )), in $secs s"
     printf 'import_seconds=%.3f messages=%d store_bytes=%d\n' "$secs" "$accepted" "$(store_bytes)"
 }
 
