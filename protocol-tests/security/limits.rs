@@ -197,3 +197,24 @@ fn stalled_handshakes_are_cut_off() {
     assert!(proxy.is_ok(), "no PROXY header: {proxy:?}");
     assert!(starttls.is_ok(), "no ClientHello after 382: {starttls:?}");
 }
+
+/// At shutdown every client waiting for its next command, idle or between commands, hears
+/// `400 Server shutting down` before the close (idle sessions wait on the server's shared
+/// idle clock, which fires at shutdown; the clock's timeouts are tested in `server::idle`).
+#[test]
+fn idle_sessions_hear_of_shutdown() {
+    let (_archive, server) = sample_server();
+    let mut idle = server.client();
+    let mut busy = server.client();
+    for c in [&mut idle, &mut busy] {
+        c.set_timeout(10);
+    }
+    busy.expect("GROUP example.list-0", 211);
+    busy.expect("DATE", 111);
+    drop(server);
+    for (c, who) in [(&mut idle, "an idle client"), (&mut busy, "a client between commands")] {
+        let line = c.line();
+        assert!(line.starts_with("400 Server shutting down"), "{who} at shutdown: {line}");
+        c.assert_closed("after shutdown");
+    }
+}

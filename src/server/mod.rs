@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod commands;
 pub mod http;
+mod idle;
 pub mod observe;
 mod session;
 mod stream;
@@ -32,7 +33,7 @@ use crate::protocol::proxy::{self, ProxyHeader};
 use crate::store::Store;
 pub use commands::Context;
 use session::Session;
-use stream::BoxStream;
+use stream::Transport;
 
 /// How long a client may take to send its PROXY header or finish a TLS handshake.
 pub(crate) const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -60,6 +61,8 @@ pub struct Shared {
     tls: RwLock<Option<TlsAcceptor>>,
     limits: RwLock<Limits>,
     shutdown: watch::Receiver<bool>,
+    /// Wakes idle sessions at their timeout and at shutdown.
+    clock: Arc<idle::IdleClock>,
     per_ip: Mutex<HashMap<IpAddr, usize>>,
     active: AtomicUsize,
     drained: Notify,
@@ -124,7 +127,8 @@ impl Shared {
     }
 
     /// Counts a connection from `ip`, or says why it is refused.
-    fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, Status> {
+    fn admit(self: &Arc<Self>, client: SocketAddr) -> Result<Slot, Status> {
+        let ip = client.ip();
         let limits = self.limits();
         let mut per_ip = self.per_ip.lock().unwrap_or_else(|e| e.into_inner());
         if self.active.load(Ordering::SeqCst) >= limits.max_connections {
@@ -136,7 +140,7 @@ impl Shared {
         }
         *n += 1;
         self.active.fetch_add(1, Ordering::SeqCst);
-        Ok(Slot { shared: self.clone(), ip })
+        Ok(Slot { shared: self.clone(), client })
     }
 }
 
@@ -189,19 +193,20 @@ impl Drop for CompressedSlot {
     }
 }
 
-/// A counted connection; dropping it frees the slot.
+/// A counted connection, from `client` (from the PROXY header behind a proxy); dropping it
+/// frees the slot.
 struct Slot {
     shared: Arc<Shared>,
-    ip: IpAddr,
+    client: SocketAddr,
 }
 
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut per_ip = self.shared.per_ip.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(n) = per_ip.get_mut(&self.ip) {
+        if let Some(n) = per_ip.get_mut(&self.client.ip()) {
             *n -= 1;
             if *n == 0 {
-                per_ip.remove(&self.ip);
+                per_ip.remove(&self.client.ip());
             }
         }
         if self.shared.active.fetch_sub(1, Ordering::SeqCst) == 1 {
@@ -302,7 +307,8 @@ impl Server {
             ctx: RwLock::new(Context::new(store.clone(), config)),
             tls: RwLock::new(tls_of(config)?),
             limits: RwLock::new(limits_of(config)),
-            shutdown,
+            shutdown: shutdown.clone(),
+            clock: Arc::default(),
             per_ip: Mutex::new(HashMap::new()),
             active: AtomicUsize::new(0),
             drained: Notify::new(),
@@ -313,6 +319,7 @@ impl Server {
             ledger: Ledger::default(),
             posting: Mutex::new(HashMap::new()),
         });
+        let clock = tokio::spawn(shared.clock.clone().run(shared.shutdown.clone()));
         let mut server = Server {
             addrs: Vec::new(),
             tls_addrs: Vec::new(),
@@ -320,7 +327,7 @@ impl Server {
             shared,
             store,
             stop,
-            tasks: Vec::new(),
+            tasks: vec![clock],
         };
         let mut listeners = Vec::new();
         for (addrs, face) in [
@@ -494,7 +501,37 @@ async fn read_proxy_header(stream: &mut TcpStream) -> std::io::Result<Option<Soc
     }
 }
 
-async fn serve_connection(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shared>, tls: bool, proxied: bool) {
+/// One NNTP connection. The task's future is what an idle connection costs in memory: the
+/// opening (PROXY header, TLS handshake, admission) is boxed, as its futures are large and
+/// short-lived, and the session is held in place (not boxed a second time).
+fn serve_connection(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    shared: Arc<Shared>,
+    tls: bool,
+    proxied: bool,
+) -> impl Future<Output = ()> + Send {
+    // One pointer rather than the socket and the address: what the future captures stays in
+    // it for the connection's life.
+    let accepted = Box::new((tcp, peer, shared));
+    async move {
+        let Some(mut session) = Box::pin(open_connection(accepted, tls, proxied)).await else {
+            return;
+        };
+        let result = session.serve().await;
+        Box::pin(session.finish(result)).await;
+    }
+}
+
+/// A connection's opening: NODELAY, the PROXY header behind a proxy, the TLS handshake on
+/// NNTPS, and admission (refused past the connection limits, with the reason sent); the
+/// session to serve.
+async fn open_connection(
+    accepted: Box<(TcpStream, SocketAddr, Arc<Shared>)>,
+    tls: bool,
+    proxied: bool,
+) -> Option<Session> {
+    let (mut tcp, peer, shared) = *accepted;
     // A status line and its body leave in one write; without NODELAY, Nagle plus delayed
     // ACK would still stall small responses by 40 ms (INN's nnrpd does).
     if let Err(e) = tcp.set_nodelay(true) {
@@ -505,30 +542,32 @@ async fn serve_connection(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
             Ok(Ok(source)) => source.unwrap_or(peer),
             Ok(Err(e)) => {
                 tracing::info!(%peer, error = %e, "bad PROXY header; closing");
-                return;
+                return None;
             }
-            Err(_) => return,
+            Err(_) => return None,
         }
     } else {
         peer
     };
-    let slot = shared.admit(client.ip());
-    let stream: BoxStream = if tls {
-        let Some(acceptor) = shared.tls_acceptor() else { return };
-        // Boxed: the handshake future is large and only lives during the handshake.
-        match tokio::time::timeout(HANDSHAKE_TIMEOUT, Box::pin(acceptor.accept(tcp))).await {
-            Ok(Ok(s)) => Box::new(s),
+    let slot = shared.admit(client);
+    let stream = if tls {
+        let acceptor = shared.tls_acceptor()?;
+        match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+            Ok(Ok(s)) => Transport::Wrapped(Box::new(s)),
             Ok(Err(e)) => {
                 tracing::debug!(%client, error = %e, "TLS handshake failed");
-                return;
+                return None;
             }
-            Err(_) => return,
+            Err(_) => return None,
         }
     } else {
-        Box::new(tcp)
+        Transport::Tcp(tcp)
     };
-    let _slot = match slot {
-        Ok(slot) => slot,
+    match slot {
+        Ok(slot) => {
+            tracing::debug!(%client, tls, "connected");
+            Some(Session::new(stream, slot, tls))
+        }
         Err(why) => {
             tracing::info!(%client, why = %why, "connection refused");
             observe::refused(if matches!(why, Status::TooManyFromAddress) {
@@ -539,13 +578,7 @@ async fn serve_connection(mut tcp: TcpStream, peer: SocketAddr, shared: Arc<Shar
             let mut stream = stream;
             let _ = stream.write_all(&why.to_line()).await;
             let _ = stream.shutdown().await;
-            return;
+            None
         }
-    };
-    tracing::debug!(%client, tls, "connected");
-    let idle = shared.limits().idle;
-    if let Err(e) = Box::pin(Session::new(stream, shared, client, tls, idle).run()).await {
-        tracing::debug!(%client, error = %e, "session ended with an error");
     }
-    tracing::debug!(%client, "disconnected");
 }

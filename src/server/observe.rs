@@ -76,14 +76,15 @@ pub fn refused(reason: &'static str) {
 }
 
 /// What one session did, for the access log and the metrics.
+/// (Counts are 32-bit, saturating: this is part of every idle connection's memory.)
 pub struct Tally {
     started: Instant,
-    commands: u64,
-    articles: u64,
+    commands: u32,
+    articles: u32,
     pub bytes: u64,
     /// Groups selected, in order, each once (at most [`MAX_GROUPS_SHOWN`] named).
     groups: Vec<String>,
-    more_groups: u64,
+    more_groups: u32,
     /// The last status code sent (how the session ended, with the end reason).
     last_code: u16,
 }
@@ -108,7 +109,7 @@ impl Tally {
     /// One command answered: its verb (`None` when it was not understood), the status code it
     /// got, the group it left selected and how long it took.
     pub fn command(&mut self, verb: Option<&'static str>, code: u16, group: Option<&str>, took: Duration) {
-        self.commands += 1;
+        self.commands = self.commands.saturating_add(1);
         self.last_code = code;
         counter!("listnews_commands_total", "command" => verb.unwrap_or("unknown")).increment(1);
         counter!("listnews_responses_total", "code" => code.to_string()).increment(1);
@@ -116,7 +117,7 @@ impl Tally {
             Some("ARTICLE" | "HEAD" | "BODY" | "STAT") => {
                 histogram!("listnews_article_fetch_seconds").record(took);
                 if matches!(code, 220..=222) {
-                    self.articles += 1;
+                    self.articles = self.articles.saturating_add(1);
                     counter!("listnews_articles_served_total").increment(1);
                 }
             }
@@ -127,7 +128,7 @@ impl Tally {
                     if self.groups.len() < MAX_GROUPS_SHOWN {
                         self.groups.push(g.to_string());
                     } else {
-                        self.more_groups += 1;
+                        self.more_groups = self.more_groups.saturating_add(1);
                     }
                 }
             }

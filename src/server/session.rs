@@ -9,8 +9,6 @@
 //! a client that takes nothing of a pending response for [`WRITE_STALL`] is disconnected.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -18,18 +16,17 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use super::auth::{self, Admission, Verdict};
 use super::commands::{self, CHUNK, Cursor, Flow, PendingAuth, State};
 use super::observe::Tally;
-use super::stream::{BoxStream, Deflated, nothing};
-use super::{CompressedSlot, SLICE, Shared};
+use super::stream::{Deflated, Stream, Transport};
+use super::{CompressedSlot, SLICE, Slot};
 use crate::protocol::command::{MAX_LINE, Parsed, parse};
 use crate::protocol::table::Kind;
 use crate::protocol::{ParseError, Status, block};
 
 /// Stop gathering pipelined responses into one buffer past this size and write them.
 const BATCH_OUTPUT: usize = 64 << 10;
-/// Input is read in small steps: an idle connection then holds a small buffer (most command
-/// lines are a few dozen octets; `ARTICLE <message-id>` under 128), and a pipelining client
-/// still gets 4 KiB per read. 128 rather than 512 octets: 2,851 -> 2,367 bytes per idle
-/// connection at 10,000 of them (`nntp-bench idle`).
+/// Input is read in small steps (most command lines are a few dozen octets; `ARTICLE
+/// <message-id>` under 128), and a pipelining client still gets 4 KiB per read. An idle
+/// connection holds no input buffer at all (see `Session::read_input`).
 const READ_SMALL: usize = 128;
 /// At most this many quick commands ([`Kind::Quick`]) run on the session's own thread at
 /// once; a longer pipeline goes to the blocking pool.
@@ -58,10 +55,9 @@ impl Input {
 }
 
 pub struct Session {
-    stream: BoxStream,
-    shared: Arc<Shared>,
-    /// The client's address (from the PROXY header behind a proxy).
-    client: SocketAddr,
+    stream: Transport,
+    /// The connection's place in the server's count; the server's shared state.
+    slot: Slot,
     /// Held while the session is compressed (the server counts compressed connections).
     compressed: Option<CompressedSlot>,
     state: State,
@@ -71,7 +67,6 @@ pub struct Session {
     discarding: bool,
     /// The last read filled the buffer: more is probably waiting.
     read_full: bool,
-    idle_timeout: Duration,
     tally: Tally,
 }
 
@@ -85,43 +80,41 @@ struct Answered {
 }
 
 impl Session {
-    pub fn new(stream: BoxStream, shared: Arc<Shared>, client: SocketAddr, tls: bool, idle_timeout: Duration) -> Self {
+    pub fn new(stream: Transport, slot: Slot, tls: bool) -> Self {
         Session {
             stream,
-            shared,
-            client,
+            slot,
             compressed: None,
             state: State::fresh(tls),
             inbuf: Vec::new(),
             queue: VecDeque::new(),
             discarding: false,
             read_full: false,
-            idle_timeout,
             tally: Tally::start(),
         }
     }
 
-    /// Serves the client until it quits, goes, idles out or the server stops; then writes
-    /// the session's access-log line.
-    pub async fn run(mut self) -> std::io::Result<()> {
-        let result = self.serve().await;
+    /// Ends the session after [`Session::serve`]: writes its access-log line, closes the
+    /// connection, and logs an error that ended it.
+    pub async fn finish(mut self, result: std::io::Result<&'static str>) {
         let end = match &result {
             Ok(end) => *end,
             Err(e) if e.kind() == std::io::ErrorKind::TimedOut => "stalled",
             Err(_) => "error",
         };
-        self.tally.finish(self.client, self.state.tls, self.state.user.as_deref(), end);
+        let client = self.slot.client;
+        self.tally.finish(client, self.state.tls, self.state.user.as_deref(), end);
         let _ = self.stream.shutdown().await;
-        result.map(|_| ())
+        if let Err(e) = result {
+            tracing::debug!(%client, error = %e, "session ended with an error");
+        }
+        tracing::debug!(%client, "disconnected");
     }
 
-    /// The session's loop; returns how it ended.
-    async fn serve(&mut self) -> std::io::Result<&'static str> {
-        let ctx = self.shared.context();
-        let greeting = Status::Greeting { host: ctx.hostname.clone(), posting: ctx.may_post(&self.state).is_ok() };
-        drop(ctx);
-        self.send(&greeting.to_line()).await?;
-        let mut shutdown = self.shared.shutdown.clone();
+    /// Serves the client until it quits, goes, idles out or the server stops; returns how it
+    /// ended (for [`Session::finish`]).
+    pub async fn serve(&mut self) -> std::io::Result<&'static str> {
+        self.greet().await?;
         loop {
             self.frame();
             if !self.queue.is_empty() {
@@ -131,34 +124,54 @@ impl Session {
                 }
                 continue;
             }
-            // A dropped sender (the server is gone) means shutting down too.
-            if *shutdown.borrow() || shutdown.has_changed().is_err() {
-                let _ = self.send(&Status::ShuttingDown.to_line()).await;
+            // Waiting for a command is where a shutdown may interrupt; a response under way
+            // always finishes first.
+            // (The last words are sent boxed: an idle session should not carry their futures.)
+            if self.slot.shared.clock.stopping() {
+                let _ = Box::pin(self.send(&Status::ShuttingDown.to_line())).await;
                 return Ok("shutdown");
             }
-            // Read big only after a read that filled the buffer (a pipelining client); an idle
-            // connection gives back what a busy spell made it hold.
-            if self.inbuf.is_empty() && !self.read_full && self.inbuf.capacity() > READ_CHUNK {
-                self.inbuf = Vec::new();
-            }
-            self.inbuf.reserve(if self.read_full { READ_CHUNK } else { READ_SMALL });
-            let spare = self.inbuf.capacity() - self.inbuf.len();
-            let read = tokio::select! {
-                read = tokio::time::timeout(self.idle_timeout, self.stream.read_buf(&mut self.inbuf)) => read,
-                // Waiting for a command is where a shutdown may interrupt; a response under
-                // way always finishes first.
-                _ = shutdown.changed() => continue,
-            };
-            match read {
-                Ok(Ok(0)) => return Ok("closed"),
-                Ok(Ok(n)) => self.read_full = n == spare,
-                Ok(Err(e)) => return Err(e),
-                Err(_) => {
-                    let _ = self.send(&Status::IdleTimeout.to_line()).await;
-                    return Ok("idle");
+            let bucket = self.slot.shared.clock.bucket(self.slot.shared.limits().idle);
+            tokio::select! {
+                read = self.read_input() => match read {
+                    Ok(0) => return Ok("closed"),
+                    Ok(_) => {}
+                    Err(e) => return Err(e),
+                },
+                // The bucket fires once the idle timeout has passed for all its sessions, or
+                // at shutdown.
+                _ = bucket.fired() => {
+                    if !self.slot.shared.clock.stopping() {
+                        let _ = Box::pin(self.send(&Status::IdleTimeout.to_line())).await;
+                        return Ok("idle");
+                    }
                 }
             }
         }
+    }
+
+    /// Sends the greeting (its own function: its locals are not kept in an idle session).
+    async fn greet(&mut self) -> std::io::Result<()> {
+        let ctx = self.slot.shared.context();
+        let greeting = Status::Greeting { host: ctx.hostname.clone(), posting: ctx.may_post(&self.state).is_ok() };
+        drop(ctx);
+        Box::pin(self.send(&greeting.to_line())).await
+    }
+
+    /// Reads what the client sent next into the input buffer; returns how many octets (0: the
+    /// client closed). With nothing buffered, the session first waits for input holding no
+    /// buffer at all (an idle connection's memory), then reads small, or big after a read
+    /// that filled the buffer (a pipelining client).
+    async fn read_input(&mut self) -> std::io::Result<usize> {
+        if self.inbuf.is_empty() && !self.read_full {
+            self.inbuf = Vec::new();
+            std::future::poll_fn(|cx| self.stream.poll_input(cx)).await?;
+        }
+        self.inbuf.reserve(if self.read_full { READ_CHUNK } else { READ_SMALL });
+        let spare = self.inbuf.capacity() - self.inbuf.len();
+        let n = self.stream.read_buf(&mut self.inbuf).await?;
+        self.read_full = n == spare;
+        Ok(n)
     }
 
     /// Writes one buffer and flushes it (for DEFLATE: the per-response sync flush); a client
@@ -191,8 +204,8 @@ impl Session {
             tracing::warn!("input pipelined behind STARTTLS; closing");
             return Ok(false);
         }
-        let Some(acceptor) = self.shared.tls_acceptor() else { return Ok(false) };
-        let plain = std::mem::replace(&mut self.stream, nothing());
+        let Some(acceptor) = self.slot.shared.tls_acceptor() else { return Ok(false) };
+        let plain = self.stream.detach();
         // A client silent after 382 must not hold its slot (and a shutdown) forever.
         match tokio::time::timeout(super::HANDSHAKE_TIMEOUT, acceptor.accept(plain)).await {
             Err(_) => {
@@ -200,7 +213,7 @@ impl Session {
                 Ok(false)
             }
             Ok(Ok(tls)) => {
-                self.stream = Box::new(tls);
+                self.stream = Transport::Wrapped(Box::new(tls));
                 // RFC 4642 §2.2.2: back to the state just after the greeting.
                 self.state = State::fresh(true);
                 Ok(true)
@@ -216,8 +229,8 @@ impl Session {
         if self.input_pending() {
             return false;
         }
-        let inner = std::mem::replace(&mut self.stream, nothing());
-        self.stream = Box::new(Deflated::new(inner));
+        let inner = self.stream.detach();
+        self.stream = Transport::Wrapped(Box::new(Deflated::new(inner)));
         self.state.compressed = true;
         self.compressed = Some(slot);
         true
@@ -260,7 +273,7 @@ impl Session {
     /// Answers queued commands in order; returns how the session ended once it has.
     async fn answer_queue(&mut self) -> std::io::Result<Option<&'static str>> {
         let started = std::time::Instant::now();
-        let ctx = self.shared.context();
+        let ctx = self.slot.shared.context();
         let state = std::mem::take(&mut self.state);
         let queue = std::mem::take(&mut self.queue);
         let quick = queue.len() <= QUICK_BATCH && queue.iter().all(Input::is_quick);
@@ -289,7 +302,7 @@ impl Session {
                 return Ok((!Box::pin(self.start_tls()).await?).then_some("tls-failed"));
             }
             Flow::Compress => {
-                let Some(slot) = self.shared.compressed_slot() else {
+                let Some(slot) = self.slot.shared.compressed_slot() else {
                     let mut out = out;
                     Status::CompressionUnavailable.write(&mut out);
                     self.send(&out).await?;
@@ -320,13 +333,16 @@ impl Session {
     /// before it in `out`) unless the server is busy or a limit is reached, reads the article,
     /// checks it and relays it. Returns the final status.
     async fn post(&mut self, mut out: Vec<u8>) -> std::io::Result<Status> {
-        let ctx = self.shared.context();
-        let Some(relay) = self.shared.relay() else {
+        let ctx = self.slot.shared.context();
+        let Some(relay) = self.slot.shared.relay() else {
             self.send(&out).await?;
             return Ok(Status::PostingRefused("no mail relay is configured".into()));
         };
         let keys = self.post_keys(None);
-        let ready = match (self.over_post_limit(&keys, ctx.post_per_hour), self.shared.posting_slot(self.client.ip())) {
+        let ready = match (
+            self.over_post_limit(&keys, ctx.post_per_hour),
+            self.slot.shared.posting_slot(self.slot.client.ip()),
+        ) {
             (Some(refused), _) => Err(refused),
             (None, None) => Err(Status::PostingBusy),
             (None, Some(slot)) => Ok(slot),
@@ -353,7 +369,11 @@ impl Session {
         let outgoing = match checked {
             Ok(outgoing) => outgoing,
             Err(status) => {
-                tracing::info!("post: refused address={} user={} reason=\"{status}\"", self.client.ip(), self.who());
+                tracing::info!(
+                    "post: refused address={} user={} reason=\"{status}\"",
+                    self.slot.client.ip(),
+                    self.who()
+                );
                 return Ok(status);
             }
         };
@@ -362,15 +382,15 @@ impl Session {
             return Ok(refused);
         }
         let id = outgoing.message_id.clone();
-        if !self.shared.ledger.claim(&id) {
+        if !self.slot.shared.ledger.claim(&id) {
             return Ok(Status::PostFailed(format!("{id} was posted here recently")));
         }
         match relay.deliver(&outgoing, crate::clock::now()).await {
             Ok(done) => {
-                self.shared.ledger.record(&keys);
+                self.slot.shared.ledger.record(&keys);
                 tracing::info!(
                     "post: relayed id={id} address={} user={} from={} groups={} to={} via={} rewritten={} bytes={} reply=\"{}\"",
-                    self.client.ip(),
+                    self.slot.client.ip(),
                     self.who(),
                     outgoing.poster.address,
                     outgoing.groups.join(","),
@@ -383,10 +403,10 @@ impl Session {
                 Ok(Status::Posted { id })
             }
             Err(why) => {
-                self.shared.ledger.release(&id);
+                self.slot.shared.ledger.release(&id);
                 tracing::warn!(
                     "post: relay failed id={id} address={} user={} via={} error=\"{}\"",
-                    self.client.ip(),
+                    self.slot.client.ip(),
                     self.who(),
                     relay.describe,
                     why.escape_debug()
@@ -398,7 +418,7 @@ impl Session {
 
     /// `440` when one of `keys` has reached its posts for the hour.
     fn over_post_limit(&self, keys: &[String], per_hour: u32) -> Option<Status> {
-        let (key, wait) = self.shared.ledger.over_limit(keys, per_hour)?;
+        let (key, wait) = self.slot.shared.ledger.over_limit(keys, per_hour)?;
         Some(Status::PostingRefused(format!(
             "{per_hour} posts an hour from {key} at most; try again in {} minutes",
             wait.as_secs().div_ceil(60)
@@ -412,7 +432,7 @@ impl Session {
 
     /// What posts are counted against: the user, the client's address and the From address.
     fn post_keys(&self, from: Option<&str>) -> Vec<String> {
-        let mut keys = vec![format!("address {}", self.client.ip())];
+        let mut keys = vec![format!("address {}", self.slot.client.ip())];
         if let Some(user) = &self.state.user {
             keys.push(format!("user {user}"));
         }
@@ -437,7 +457,12 @@ impl Session {
             self.inbuf.clear();
             buf.clear();
             buf.reserve(READ_CHUNK);
-            match tokio::time::timeout(self.idle_timeout.min(super::POST_STALL), self.stream.read_buf(&mut buf)).await {
+            match tokio::time::timeout(
+                self.slot.shared.limits().idle.min(super::POST_STALL),
+                self.stream.read_buf(&mut buf),
+            )
+            .await
+            {
                 Ok(Ok(0)) => return Err(std::io::ErrorKind::UnexpectedEof.into()),
                 Ok(Ok(_)) => fed = reader.feed(&buf),
                 Ok(Err(e)) => return Err(e),
@@ -451,9 +476,9 @@ impl Session {
     /// grows with them; an address past its budget is not checked at all. Every outcome is
     /// logged on one line (the format `docs/fail2ban.md` matches).
     async fn authenticate(&mut self, pending: PendingAuth) -> Vec<u8> {
-        let ctx = self.shared.context();
-        let address = self.client.ip();
-        let limiter = &self.shared.limiter;
+        let ctx = self.slot.shared.context();
+        let address = self.slot.client.ip();
+        let limiter = &self.slot.shared.limiter;
         let (by_address, by_user) = limiter.failures(address, &pending.user);
         let admission = if by_address >= ctx.auth_failures_per_address {
             Admission::Refused
@@ -509,10 +534,10 @@ impl Session {
     async fn send_chunks(&mut self, mut out: Vec<u8>, cursor: Cursor) -> std::io::Result<()> {
         let mut cursor = Some(cursor);
         while let Some(c) = cursor.take() {
-            let ctx = self.shared.context();
+            let ctx = self.slot.shared.context();
             let state = self.state.clone();
             // This chunk's size: its share of the response memory (see RESPONSE_MEMORY).
-            let shared = self.shared.clone();
+            let shared = self.slot.shared.clone();
             let (writer, limit) = shared.writer();
             let (chunk, next) = tokio::task::spawn_blocking(move || {
                 let mark = out.len();

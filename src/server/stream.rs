@@ -8,10 +8,86 @@ use async_compression::tokio::bufread::DeflateDecoder;
 use async_compression::tokio::write::DeflateEncoder;
 use tokio::io::{AsyncRead, AsyncWrite, BufReader, ReadBuf, ReadHalf, WriteHalf};
 
-pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {
+    /// Ready once a read may find input, holding no buffer meanwhile: an idle session waits
+    /// here. A stream that cannot tell without reading (TLS and DEFLATE keep input of their
+    /// own) is always ready, and its session waits in the read.
+    fn poll_input(&mut self, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl Stream for tokio::net::TcpStream {
+    fn poll_input(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        self.poll_read_ready(cx)
+    }
+}
+impl Stream for BoxStream {
+    fn poll_input(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        (**self).poll_input(cx)
+    }
+}
+impl<S: Stream> Stream for tokio_rustls::server::TlsStream<S> {}
+impl Stream for Deflated {}
+impl Stream for tokio::io::Join<tokio::io::Empty, tokio::io::Sink> {}
 
 pub type BoxStream = Box<dyn Stream>;
+
+/// A session's transport: plain TCP in place (most connections, and no allocation of its
+/// own), or anything else boxed.
+pub enum Transport {
+    Tcp(tokio::net::TcpStream),
+    Wrapped(BoxStream),
+}
+
+impl Transport {
+    /// Takes the transport out to wrap it (TLS, DEFLATE), leaving a placeholder.
+    pub fn detach(&mut self) -> BoxStream {
+        match std::mem::replace(self, Transport::Wrapped(nothing())) {
+            Transport::Tcp(tcp) => Box::new(tcp),
+            Transport::Wrapped(inner) => inner,
+        }
+    }
+}
+
+impl AsyncRead for Transport {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Transport::Wrapped(inner) => Pin::new(inner).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Transport {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Transport::Wrapped(inner) => Pin::new(inner).poll_write(cx, buf),
+        }
+    }
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
+            Transport::Wrapped(inner) => Pin::new(inner).poll_flush(cx),
+        }
+    }
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Transport::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Transport::Wrapped(inner) => Pin::new(inner).poll_shutdown(cx),
+        }
+    }
+}
+
+impl Stream for Transport {
+    fn poll_input(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        match self {
+            Transport::Tcp(tcp) => tcp.poll_input(cx),
+            Transport::Wrapped(inner) => inner.poll_input(cx),
+        }
+    }
+}
 
 /// A placeholder while the real stream is moved into a TLS or DEFLATE wrapper.
 pub fn nothing() -> BoxStream {

@@ -132,7 +132,7 @@ pub(super) async fn serve_connection(mut tcp: TcpStream, peer: SocketAddr, site:
     } else {
         peer
     };
-    let Ok(_slot) = web.shared.admit(client.ip()) else {
+    let Ok(_slot) = web.shared.admit(client) else {
         // Over the connection caps: a short answer, then close.
         use tokio::io::AsyncWriteExt;
         let _ = tcp
