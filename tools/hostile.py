@@ -86,9 +86,26 @@ def probe(port, stop, out):
     out["xover_ms"] = statistics.median(overs) * 1000 if overs else None
 
 
+def settled_rss(pid, limit=30.0):
+    """The server's RSS once it has stopped shrinking: the allocator (jemalloc) gives freed
+    memory back gradually, over about ten seconds, so a baseline taken at once would still
+    hold the previous attack's memory and the next figure would come out too small, even
+    negative. Settled: after jemalloc's decay time (10 s), less than 0.5% smaller after three
+    more seconds."""
+    time.sleep(11)
+    last, deadline = rss_kib(pid), time.time() + limit
+    while time.time() < deadline:
+        time.sleep(3)
+        now = rss_kib(pid)
+        if now >= last - last // 200:
+            return now
+        last = now
+    return last
+
+
 def measure(pid, port, run):
     """Runs the coroutine factory `run` while sampling RSS and a normal client."""
-    rss0, cpu0 = rss_kib(pid), cpu_seconds(pid)
+    rss0, cpu0 = settled_rss(pid), cpu_seconds(pid)
     sampler = Sampler(pid)
     stop, seen = threading.Event(), {}
     t = threading.Thread(target=probe, args=(port, stop, seen), daemon=True)
@@ -111,6 +128,8 @@ def main():
     ap.add_argument("--seconds", type=float, default=8)
     ap.add_argument("--binary", default=os.path.join(ROOT, "target/release/listnews"))
     ap.add_argument("--doc", action="store_true")
+    ap.add_argument("--connections-only", action="store_true",
+                    help="only the attacks that hold connections open (DEFLATE, TLS), on a fresh server")
     a = ap.parse_args()
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -135,7 +154,7 @@ def main():
             base = measure(p.pid, port, lambda: asyncio.sleep(3))
             rows.append(f"| nothing (baseline) | {base['rss0']:,} KiB | – | – | ARTICLE {base['article_ms']:.2f} ms, "
                         f"XOVER of 3,000 {base['xover_ms']:.1f} ms |")
-            for label, commands in [
+            for label, commands in [] if a.connections_only else [
                 ("XPAT on a header not in the overview, whole group", [b"XPAT X-Nothing 1- *"]),
                 ("XOVER and HDR Subject, whole group", [b"XOVER 1-", b"HDR Subject 1-"]),
                 ("XTHREAD", [b"XTHREAD 400", b"XTHREAD 1200"]),
@@ -163,11 +182,12 @@ def main():
                     w.close()
                 return extra
 
-            r = measure(p.pid, port, stuck)
-            rows.append(f"| {r['open']:,} clients asking for 100 whole-group XOVERs each and never reading "
-                        f"| {r['rss0']:,} → **{r['peak']:,}** → {r['after']:,} KiB | {r['cpu']:.1f} s | – | ARTICLE "
-                        f"{r['article_ms']:.2f} ms, XOVER {r['xover_ms']:.1f} ms |")
-            print(rows[-1], flush=True)
+            if not a.connections_only:
+                r = measure(p.pid, port, stuck)
+                rows.append(f"| {r['open']:,} clients asking for 100 whole-group XOVERs each and never reading "
+                            f"| {r['rss0']:,} → **{r['peak']:,}** → {r['after']:,} KiB | {r['cpu']:.1f} s | – | ARTICLE "
+                            f"{r['article_ms']:.2f} ms, XOVER {r['xover_ms']:.1f} ms |")
+                print(rows[-1], flush=True)
 
             async def idle(kind):
                 conns = []
@@ -195,13 +215,19 @@ def main():
                         w.write(c.compress(b"DATE\r\n") + c.flush(zlib.Z_SYNC_FLUSH))
                     await asyncio.gather(*(r.read(64) for r, w in compressed))
                 await asyncio.sleep(2)
-                extra = {"open": len(opened) - refused, "refused": refused, "rss_open": rss_kib(p.pid)}
+                # What the open connections hold, once the opening's temporaries (handshake
+                # buffers) are given back; stalled handshakes are measured at once, as they
+                # are closed at the 10 s handshake timeout.
+                held = rss_kib(p.pid) if kind == "stalled" else await asyncio.to_thread(settled_rss, p.pid)
+                extra = {"open": len(opened) - refused, "refused": refused, "rss_open": held}
                 for c in opened:
                     c[1].close()
                 return extra
 
-            for label, kind in [("left idle after COMPRESS DEFLATE", "deflate"), ("left idle after the TLS handshake", "tls"),
-                                ("that never start the TLS handshake", "stalled")]:
+            # The TLS attacks before DEFLATE's: glibc keeps what DEFLATE's connections freed
+            # and would serve the TLS connections from it, hiding their cost.
+            for label, kind in [("left idle after the TLS handshake", "tls"), ("that never start the TLS handshake", "stalled"),
+                                ("left idle after COMPRESS DEFLATE", "deflate")]:
                 r = measure(p.pid, port, lambda kind=kind: idle(kind))
                 per = (r["rss_open"] - r["rss0"]) * 1024 / max(r["open"], 1)
                 also = f" ({r['refused']:,} more refused with 403)" if r.get("refused") else ""
