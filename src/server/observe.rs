@@ -75,6 +75,17 @@ pub fn refused(reason: &'static str) {
     counter!("listnews_connections_refused_total", "reason" => reason).increment(1);
 }
 
+/// A status code as a metric label, without an allocation per command: the codes 100-599
+/// are spelled once.
+fn code_label(code: u16) -> &'static str {
+    static LABELS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let labels = LABELS.get_or_init(|| (100..600).map(|c: u16| c.to_string()).collect());
+    match code {
+        100..=599 => &labels[usize::from(code - 100)],
+        _ => "other",
+    }
+}
+
 /// What one session did, for the access log and the metrics.
 /// (Counts are 32-bit, saturating: this is part of every idle connection's memory.)
 pub struct Tally {
@@ -112,7 +123,7 @@ impl Tally {
         self.commands = self.commands.saturating_add(1);
         self.last_code = code;
         counter!("listnews_commands_total", "command" => verb.unwrap_or("unknown")).increment(1);
-        counter!("listnews_responses_total", "code" => code.to_string()).increment(1);
+        counter!("listnews_responses_total", "code" => code_label(code)).increment(1);
         match verb {
             Some("ARTICLE" | "HEAD" | "BODY" | "STAT") => {
                 histogram!("listnews_article_fetch_seconds").record(took);
@@ -165,5 +176,19 @@ impl Tally {
             self.commands,
             self.started.elapsed().as_secs_f64(),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_label;
+
+    #[test]
+    fn status_codes_are_labelled_as_spelled() {
+        assert_eq!(code_label(223), "223");
+        assert_eq!(code_label(100), "100");
+        assert_eq!(code_label(599), "599");
+        assert_eq!(code_label(600), "other");
+        assert_eq!(code_label(0), "other");
     }
 }
