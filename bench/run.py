@@ -7,7 +7,8 @@
 Loads the same public-inbox epoch (default: the selinux bundle in ../shared, cloned to
 /tmp/bench) into each server (peers through bench/peers/*.sh), starts them all on loopback,
 measures each scenario --runs times with the Rust load generator (nntp-bench), taking the
-servers in turn within each run so that they share the machine's noisy spells, and writes the
+servers in turn within each run (each run starting with another) so that they share the
+machine's noisy spells, and writes the
 medians, with ratios to each peer, to bench/results/results.md and bench/results/chart.png.
 `inn` is fed the way INN sites feed it, at its best: innd over NNTP with MODE STREAM and
 pipelined TAKETHIS (nntp-bench takethis). `inn-rnews` is the same articles fed through rnews
@@ -248,8 +249,11 @@ def main():
         for run in range(a.runs):
             print(f"run {run + 1} of {a.runs}", file=sys.stderr)
             floor.append(bench(bin_dir, PORTS[servers[0].name], ["echo", "--size", str(mean_size), "--seconds", str(a.seconds)]))
+            # Each run starts the round with another server: the first measured right after the
+            # echo floor was seen to come out about a fifth lower than in a side-by-side check.
+            order = servers[run % len(servers):] + servers[:run % len(servers)]
             for key, args in runs.items():
-                for srv in servers:
+                for srv in order:
                     print(f"  {srv.name}: {key}", file=sys.stderr)
                     results[srv.name].setdefault(key, {"samples": []})["samples"].append(bench(bin_dir, PORTS[srv.name], args))
         for srv in servers:
