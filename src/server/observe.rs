@@ -60,7 +60,7 @@ pub fn http_request(client: std::net::SocketAddr, method: &str, path: &str, stat
         _ if path == "/" => "lists",
         _ => "page",
     };
-    counter!("listnews_http_requests_total", "endpoint" => endpoint, "code" => status.to_string()).increment(1);
+    counter!("listnews_http_requests_total", "endpoint" => endpoint, "code" => code_label(status)).increment(1);
     histogram!("listnews_http_seconds").record(took);
     tracing::info!(
         target: "listnews::access",
