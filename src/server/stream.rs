@@ -41,6 +41,14 @@ pub enum Transport {
 }
 
 impl Transport {
+    /// The stream underneath, whichever it is.
+    fn stream(&mut self) -> &mut dyn Stream {
+        match self {
+            Transport::Tcp(tcp) => tcp,
+            Transport::Wrapped(inner) => &mut **inner,
+        }
+    }
+
     /// Takes the transport out to wrap it (TLS, DEFLATE), leaving a placeholder.
     pub fn detach(&mut self) -> BoxStream {
         match std::mem::replace(self, Transport::Wrapped(nothing())) {
@@ -52,40 +60,25 @@ impl Transport {
 
 impl AsyncRead for Transport {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Transport::Tcp(tcp) => Pin::new(tcp).poll_read(cx, buf),
-            Transport::Wrapped(inner) => Pin::new(inner).poll_read(cx, buf),
-        }
+        Pin::new(self.get_mut().stream()).poll_read(cx, buf)
     }
 }
 
 impl AsyncWrite for Transport {
     fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
-        match self.get_mut() {
-            Transport::Tcp(tcp) => Pin::new(tcp).poll_write(cx, buf),
-            Transport::Wrapped(inner) => Pin::new(inner).poll_write(cx, buf),
-        }
+        Pin::new(self.get_mut().stream()).poll_write(cx, buf)
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Transport::Tcp(tcp) => Pin::new(tcp).poll_flush(cx),
-            Transport::Wrapped(inner) => Pin::new(inner).poll_flush(cx),
-        }
+        Pin::new(self.get_mut().stream()).poll_flush(cx)
     }
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self.get_mut() {
-            Transport::Tcp(tcp) => Pin::new(tcp).poll_shutdown(cx),
-            Transport::Wrapped(inner) => Pin::new(inner).poll_shutdown(cx),
-        }
+        Pin::new(self.get_mut().stream()).poll_shutdown(cx)
     }
 }
 
 impl Stream for Transport {
     fn poll_input(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        match self {
-            Transport::Tcp(tcp) => tcp.poll_input(cx),
-            Transport::Wrapped(inner) => inner.poll_input(cx),
-        }
+        self.stream().poll_input(cx)
     }
 }
 
