@@ -233,6 +233,52 @@ fn killed_import_resumes_to_the_same_store() {
     assert!(killed_midway >= 2, "the imports finished before they could be killed");
 }
 
+/// Article texts are packed with compression dictionaries the store trains as it grows (the
+/// first at about 1,000 articles, the next at ten times that). Every article reads back as
+/// sent whichever packed it, and `listnews check` reads them all and says how they are packed.
+#[test]
+fn articles_read_back_whichever_dictionary_packed_them() {
+    const WORDS: [&str; 8] =
+        ["Signed-off-by:", "selinux_inode", "avc_has_perm", "return -EINVAL;", "}", "+", "-", "@@"];
+    let archive = Archive::new();
+    let mbox = archive.dir.path().join("grow.mbox");
+    let n = 13_000;
+    let body = |i: usize| -> String {
+        (0..12 + i % 30)
+            .map(|j| format!("{j} of {i}: {} {}\n", WORDS[(i * 7 + j) % 8], WORDS[(i + j * 3) % 8]))
+            .collect()
+    };
+    let messages: Vec<Vec<u8>> =
+        (0..n).map(|i| message(&format!("<g{i}@dict.example>"), i % 3, &format!("patch {i}"), "", &body(i))).collect();
+    write_mbox(&mbox, &messages);
+    let stats = archive.import(None, &[&mbox]);
+    assert_eq!(stats.stored, n as u64, "{stats:?}");
+
+    let out = listnews(&["check", "--config"]).arg(archive.config_path()).output().expect("run listnews check");
+    let said = String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{said}");
+    let packed =
+        said.lines().find_map(|l| l.strip_prefix("article texts packed: ")).unwrap_or_else(|| panic!("{said}"));
+    let counts: Vec<(u64, &str)> = packed
+        .split(", ")
+        .map(|part| {
+            let (count, how) = part.split_once(' ').expect("count and packing");
+            (count.parse().expect("a count"), how)
+        })
+        .collect();
+    assert_eq!(counts.iter().map(|(c, _)| c).sum::<u64>(), n as u64, "{packed}");
+    for how in ["dictionary 1", "dictionary 2"] {
+        assert!(counts.iter().any(|(c, h)| *h == how && *c > 0), "{how} packed some: {packed}");
+    }
+
+    let server = archive.serve();
+    let mut c = server.client();
+    for i in (0..n).step_by(97).chain([n - 1]) {
+        let (_, lines) = c.expect_text(&format!("BODY <g{i}@dict.example>"), 222);
+        assert_eq!(lines, body(i).lines().collect::<Vec<_>>(), "article {i}");
+    }
+}
+
 #[test]
 fn a_store_in_use_is_refused_clearly() {
     let archive = Archive::new();

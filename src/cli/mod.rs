@@ -463,6 +463,10 @@ fn check(path: &std::path::Path, data_dir: Option<PathBuf>, config_only: bool) -
         v.size_on_disk as f64 / (1 << 20) as f64,
         v.text_bytes as f64 / (1 << 20) as f64
     );
+    if !v.packing.is_empty() {
+        let each: Vec<String> = v.packing.iter().map(|(how, n)| format!("{n} {how}")).collect();
+        println!("article texts packed: {}", each.join(", "));
+    }
     for g in &config.groups {
         match v.groups.iter().find(|(name, _, _)| name == &g.name) {
             None | Some((_, 0, _)) => println!("warning: group {} is configured but holds no articles yet", g.name),

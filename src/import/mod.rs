@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use crate::clock::now;
 use crate::config::Config;
-use crate::store::{Batch, Checkpoint, NewArticle, Reject, Store, StoreError, StoredWire};
+use crate::store::{Batch, Checkpoint, Dictionary, NewArticle, Reject, Store, StoreError, StoredWire};
 use message::{Message, Wire, hex};
 use public_inbox::Epoch;
 use sha2::{Digest, Sha256};
@@ -169,7 +169,9 @@ const WINDOW: usize = 256;
 /// Prepare threads at most (one per core up to this).
 const MAX_WORKERS: usize = 8;
 
-fn prepare(router: &Router, mut item: SourceItem) -> Prepared {
+/// Reads, parses, routes and compresses one item (on a worker thread), with `dict` the
+/// store's current compression dictionary.
+fn prepare(router: &Router, dict: Option<&Dictionary>, mut item: SourceItem) -> Prepared {
     if let Event::Blob { position, delete, epoch, blob } = &item.event {
         item.event = match public_inbox::read_blob(epoch, *blob) {
             Ok(raw) if raw.is_empty() => Event::Nothing,
@@ -191,7 +193,7 @@ fn prepare(router: &Router, mut item: SourceItem) -> Prepared {
                     ))
                 } else {
                     let wire = msg.wire();
-                    let stored = StoredWire::compress(&wire.wire);
+                    let stored = StoredWire::compress(&wire.wire, dict);
                     Prepare::Ready { wire, stored, groups }
                 }
             }
@@ -214,6 +216,8 @@ pub struct Importer<'s> {
     pub progress: bool,
     /// Bytes to leave free on the store's filesystem.
     reserve: u64,
+    /// A compression dictionary being trained on another thread.
+    training: Option<std::thread::JoinHandle<Result<Option<u32>, StoreError>>>,
 }
 
 impl<'s> Importer<'s> {
@@ -250,6 +254,7 @@ impl<'s> Importer<'s> {
             stats: ImportStats::default(),
             progress: false,
             reserve: config.server.reserve_free_mb << 20,
+            training: None,
         })
     }
 
@@ -296,7 +301,8 @@ impl<'s> Importer<'s> {
             };
             let position = u64::from_be_bytes(Sha256::digest(unique.as_bytes())[..8].try_into().unwrap_or_default());
             let item = SourceItem { event: Event::Add { position, raw }, checkpoint: Some(Checkpoint::Seen) };
-            let prepared = prepare(&self.router, item);
+            let dict = self.store.dictionary();
+            let prepared = prepare(&self.router, dict.as_deref(), item);
             self.apply(&seen, prepared)?;
         }
         self.commit()
@@ -490,6 +496,7 @@ impl<'s> Importer<'s> {
     {
         let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, MAX_WORKERS);
         let router = self.router.clone();
+        let store = self.store;
         std::thread::scope(|scope| {
             let (items_tx, items_rx) = std::sync::mpsc::sync_channel::<(u64, SourceItem)>(WINDOW);
             let items_rx = std::sync::Arc::new(std::sync::Mutex::new(items_rx));
@@ -519,7 +526,8 @@ impl<'s> Importer<'s> {
                         loop {
                             let next = items_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                             let Ok((seq, item)) = next else { break };
-                            if done_tx.send((seq, prepare(&router, item))).is_err() {
+                            let dict = store.dictionary();
+                            if done_tx.send((seq, prepare(&router, dict.as_deref(), item))).is_err() {
                                 break;
                             }
                         }
@@ -608,7 +616,9 @@ impl<'s> Importer<'s> {
             Some(name) => Router { routes: self.router.routes.clone(), fixed: Some(self.group_id(name)?) },
             None => self.router.clone(),
         };
-        let prepared = prepare(&router, SourceItem { event: Event::Add { position, raw }, checkpoint: None });
+        let dict = self.store.dictionary();
+        let prepared =
+            prepare(&router, dict.as_deref(), SourceItem { event: Event::Add { position, raw }, checkpoint: None });
         self.apply(source, prepared)
     }
 
@@ -662,7 +672,7 @@ impl<'s> Importer<'s> {
             let Ok(mut msg) = Message::parse(raw) else { unreachable!("it parsed on the reader thread") };
             msg.set_message_id(&derived);
             wire = msg.wire();
-            stored = StoredWire::compress(&wire.wire);
+            stored = StoredWire::compress(&wire.wire, self.store.dictionary().as_deref());
             self.stats.renamed += 1;
         }
         let memberships = self.batch.add_article(&NewArticle {
@@ -730,8 +740,43 @@ impl<'s> Importer<'s> {
             self.make_room()?;
             self.batch.commit_in_background()?;
             self.batch_messages = 0;
+            self.maybe_train()?;
         }
         Ok(())
+    }
+
+    /// Trains a new compression dictionary when the store has grown enough since the last
+    /// (`store::dict`): between commits, once the batch under way is applied.
+    fn maybe_train(&mut self) -> Result<(), ImportError> {
+        if self.training.as_ref().is_some_and(|t| t.is_finished()) {
+            self.finish_training()?;
+        }
+        if self.training.is_some() || !self.store.dictionary_due(self.batch.articles_stored()?) {
+            return Ok(());
+        }
+        if self.store.dictionary().is_none() {
+            // Until the first is there every article is packed without one, about a fifth
+            // larger: the import waits for it (a quarter of a second).
+            self.batch.wait()?;
+            self.store.train_dictionary()?;
+        } else {
+            let store = self.store.clone();
+            let trainer = std::thread::Builder::new()
+                .name("store-dictionary".into())
+                .spawn(move || store.train_dictionary())
+                .map_err(StoreError::Io)?;
+            self.training = Some(trainer);
+        }
+        Ok(())
+    }
+
+    /// Waits for the dictionary being trained, if any.
+    fn finish_training(&mut self) -> Result<(), ImportError> {
+        match self.training.take().map(|t| t.join()) {
+            Some(Ok(trained)) => trained.map(drop).map_err(ImportError::from),
+            Some(Err(_)) => Err(StoreError::Corrupt("the dictionary trainer panicked").into()),
+            None => Ok(()),
+        }
     }
 
     /// Commits what is pending, unless the disk is nearly full: then nothing of this batch is
@@ -740,7 +785,7 @@ impl<'s> Importer<'s> {
         self.make_room()?;
         self.batch.commit()?;
         self.batch_messages = 0;
-        Ok(())
+        self.maybe_train()
     }
 
     /// Refuses the pending batch, and drops it, when writing it would leave less than the
@@ -769,6 +814,7 @@ impl<'s> Importer<'s> {
     /// Commits and waits for the store to reach the disk.
     pub fn finish(mut self) -> Result<ImportStats, ImportError> {
         self.commit()?;
+        self.finish_training()?;
         self.store.flush()?;
         Ok(self.stats)
     }

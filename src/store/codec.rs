@@ -17,6 +17,7 @@ pub const ARRIVAL: u8 = b'N'; // N time aid -> ()
 pub const REJECT: u8 = b'R'; // R source \0 position -> Reject
 pub const CHECKPOINT: u8 = b'I'; // I source -> Checkpoint
 pub const META: u8 = b'Z'; // Z name -> value
+pub const DICTIONARY: u8 = b'D'; // D id -> trained_at dictionary (see dict.rs)
 
 pub fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + rest.len());

@@ -8,6 +8,7 @@
 //! group record, never from `Tree::len` or `generate_id`, and are never reused.
 
 pub mod codec;
+mod dict;
 mod log;
 mod thread;
 mod writer;
@@ -15,6 +16,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 
 use codec::{Reader, Writer};
+pub use dict::{Dictionary, Packing};
 pub use log::Location;
 use log::{ArticleLog, Tail};
 pub use thread::{MAX_THREAD, ThreadEntry, ThreadNode};
@@ -58,6 +60,9 @@ pub struct Verification {
     pub groups: Vec<(String, u64, u64)>,
     /// What is wrong, one line each.
     pub problems: Vec<String>,
+    /// How the article texts are packed: ("plain" | "zstd" | "dictionary N", articles).
+    #[serde(default)]
+    pub packing: Vec<(String, u64)>,
 }
 
 /// What [`Store::backup`] copied.
@@ -95,53 +100,24 @@ impl GroupMeta {
     }
 }
 
-/// Article wire bytes as kept on disk: zstd-compressed when that saves space.
+/// Article wire bytes as kept on disk: zstd-compressed (with the store's dictionary once it
+/// has one, [`dict`]) when that saves space.
 #[derive(Debug, Clone)]
 pub struct StoredWire {
     /// Length of the wire bytes.
     pub len: usize,
-    pub compressed: bool,
+    pub packing: Packing,
     pub data: Vec<u8>,
 }
 
-/// zstd level for articles: on the selinux archive level 1 stores within 2% of level 3
-/// (102.4 against 100.1 MB) for about half the compression time.
-const ZSTD_LEVEL: i32 = 1;
-
-thread_local! {
-    // Contexts are reused: creating one per article cost more than compressing (profiled).
-    static COMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> = const { std::cell::RefCell::new(None) };
-    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> = const { std::cell::RefCell::new(None) };
-}
-
 impl StoredWire {
-    /// Compresses wire bytes for storing.
-    pub fn compress(wire: &[u8]) -> StoredWire {
-        let compressed = COMPRESSOR.with(|c| {
-            let mut c = c.borrow_mut();
-            if c.is_none() {
-                *c = zstd::bulk::Compressor::new(ZSTD_LEVEL).ok();
-            }
-            c.as_mut().and_then(|c| c.compress(wire).ok())
-        });
-        match compressed {
-            Some(data) if data.len() + 16 < wire.len() => StoredWire { len: wire.len(), compressed: true, data },
-            _ => StoredWire { len: wire.len(), compressed: false, data: wire.to_vec() },
+    /// Compresses wire bytes for storing, with `dict` if given (the store's current one,
+    /// [`Store::dictionary`]).
+    pub fn compress(wire: &[u8], dict: Option<&Dictionary>) -> StoredWire {
+        match dict::compress(wire, dict) {
+            Some((data, packing)) if data.len() + 16 < wire.len() => StoredWire { len: wire.len(), packing, data },
+            _ => StoredWire { len: wire.len(), packing: Packing::Plain, data: wire.to_vec() },
         }
-    }
-
-    pub(crate) fn decompress(data: &[u8], len: usize) -> Result<Vec<u8>> {
-        DECOMPRESSOR.with(|d| {
-            let mut d = d.borrow_mut();
-            if d.is_none() {
-                *d = Some(zstd::bulk::Decompressor::new()?);
-            }
-            let out = d.as_mut().map(|d| d.decompress(data, len)).transpose()?.unwrap_or_default();
-            if out.len() != len {
-                return Err(StoreError::Corrupt("article length"));
-            }
-            Ok(out)
-        })
     }
 }
 
@@ -157,11 +133,12 @@ pub struct ArticleMeta {
     pub(crate) header_len: usize,
     /// Length of the wire bytes.
     pub(crate) len: usize,
-    pub(crate) compressed: bool,
+    pub(crate) packing: Packing,
     pub(crate) at: Location,
 }
 
-const ARTICLE_RECORD_VERSION: u8 = 3;
+/// Version 4 added the dictionary id; version 3 records (packing 0 or 1) read as before.
+const ARTICLE_RECORD_VERSION: u8 = 4;
 
 impl ArticleMeta {
     pub(crate) fn encode(&self) -> Vec<u8> {
@@ -170,18 +147,20 @@ impl ArticleMeta {
         for (gid, num) in &self.memberships {
             w.u32(*gid).u64(*num);
         }
-        w.bytes(self.message_id.as_bytes())
-            .u8(u8::from(self.compressed))
-            .u32(self.len as u32)
-            .u32(self.at.segment)
-            .u64(self.at.offset)
-            .u32(self.at.len);
+        w.bytes(self.message_id.as_bytes());
+        match self.packing {
+            Packing::Plain => w.u8(0),
+            Packing::Zstd => w.u8(1),
+            Packing::Dict(id) => w.u8(2).u32(id),
+        };
+        w.u32(self.len as u32).u32(self.at.segment).u64(self.at.offset).u32(self.at.len);
         w.0
     }
 
     pub(crate) fn decode(raw: &[u8]) -> Result<Self> {
         let mut r = Reader::new(raw);
-        if r.u8()? != ARTICLE_RECORD_VERSION {
+        let version = r.u8()?;
+        if version != ARTICLE_RECORD_VERSION && version != 3 {
             return Err(StoreError::Corrupt("unknown article record version"));
         }
         let arrival = r.i64()?;
@@ -192,13 +171,18 @@ impl ArticleMeta {
             memberships.push((r.u32()?, r.u64()?));
         }
         let message_id = std::str::from_utf8(r.bytes()?).map_err(|_| StoreError::Corrupt("message-id"))?.to_string();
-        let compressed = r.u8()? == 1;
+        let packing = match r.u8()? {
+            0 => Packing::Plain,
+            1 => Packing::Zstd,
+            2 if version >= 4 => Packing::Dict(r.u32()?),
+            _ => return Err(StoreError::Corrupt("unknown article packing")),
+        };
         let len = r.u32()? as usize;
         let at = Location { segment: r.u32()?, offset: r.u64()?, len: r.u32()? };
-        if header_len > len || (!compressed && at.len as usize != len) {
+        if header_len > len || (packing == Packing::Plain && at.len as usize != len) {
             return Err(StoreError::Corrupt("article lengths"));
         }
-        Ok(ArticleMeta { message_id, arrival, memberships, header_len, len, compressed, at })
+        Ok(ArticleMeta { message_id, arrival, memberships, header_len, len, packing, at })
     }
 
     pub fn number_in(&self, gid: u32) -> Option<u64> {
@@ -376,11 +360,15 @@ pub struct Store {
     tree: sled::Tree,
     dir: PathBuf,
     log: std::sync::Arc<ArticleLog>,
+    dicts: std::sync::Arc<dict::Dictionaries>,
 }
 
 const PID_FILE: &str = "listnews.pid";
-/// The on-disk format; bumped whenever keys or records change meaning.
-const FORMAT: u32 = 3;
+/// The on-disk format; bumped whenever keys or records change meaning. Format 4 added
+/// compression dictionaries; a format 3 store is read as it is and marked format 4 when
+/// opened (a format 3 listnews then refuses it with the message to upgrade).
+const FORMAT: u32 = 4;
+const UPGRADES_FROM: u32 = 3;
 
 /// sled's page cache for a serving process, and for a standalone import (which reads little
 /// back: a smaller cache halves its peak memory for about a tenth of its speed; 200,000
@@ -446,6 +434,11 @@ impl Store {
         let format_key = codec::key(codec::META, b"format");
         match tree.get(&format_key)? {
             Some(v) if codec::be_u32(&v) == Some(FORMAT) => {}
+            Some(v) if codec::be_u32(&v) == Some(UPGRADES_FROM) => {
+                tree.insert(&format_key, &FORMAT.to_be_bytes())?;
+                tree.flush()?;
+                tracing::info!(path = %dir.display(), "store format {UPGRADES_FROM} upgraded to {FORMAT}");
+            }
             Some(v) => {
                 let found = codec::be_u32(&v).map_or_else(|| "unknown".to_string(), |f| f.to_string());
                 return Err(StoreError::Format { path: dir.to_path_buf(), found, expected: FORMAT });
@@ -467,11 +460,52 @@ impl Store {
             .transpose()?
             .unwrap_or(Tail { segment: 0, offset: 0 });
         let log = std::sync::Arc::new(ArticleLog::open(&dir.join("articles"), tail)?);
-        Ok(Store { db, tree, dir: dir.to_path_buf(), log })
+        let dicts = dict::Dictionaries::default();
+        for item in tree.scan_prefix([codec::DICTIONARY]) {
+            let (key, value) = item?;
+            let id = codec::be_u32(&key[1..]).ok_or(StoreError::Corrupt("dictionary key"))?;
+            dicts.add(Dictionary::decode(id, &value)?);
+        }
+        Ok(Store { db, tree, dir: dir.to_path_buf(), log, dicts: std::sync::Arc::new(dicts) })
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The dictionary new articles are packed with ([`StoredWire::compress`]), if the store
+    /// has trained one yet.
+    pub fn dictionary(&self) -> Option<std::sync::Arc<Dictionary>> {
+        self.dicts.current()
+    }
+
+    /// Articles ever stored (removed ones included), from the committed counter.
+    fn articles_stored(&self) -> Result<u64> {
+        let next = self.tree.get(codec::key(codec::META, writer::NEXT_ARTICLE_ID))?;
+        Ok(next.and_then(|v| codec::be_u64(&v)).unwrap_or(1).saturating_sub(1))
+    }
+
+    /// Whether a store of `articles` has grown enough since its last dictionary to train a
+    /// new one.
+    pub fn dictionary_due(&self, articles: u64) -> bool {
+        self.dicts.due(articles)
+    }
+
+    /// Trains a dictionary on the newest articles and makes it the one new articles are packed
+    /// with (about a quarter of a second). The importer runs it on a thread of its own when
+    /// [`Store::dictionary_due`] says so, and goes on storing meanwhile.
+    ///
+    /// The dictionary's record is written before any article is packed with it, so it is
+    /// earlier in sled's log than any record of such an article: sled recovers a prefix of its
+    /// log, so no recovered article can name a dictionary that was lost. (No flush here: a
+    /// sled flush must follow the article log's sync, which the committing thread owns.)
+    pub fn train_dictionary(&self) -> Result<Option<u32>> {
+        let articles = self.articles_stored()?;
+        let newest = (1..=articles).rev().filter_map(|aid| self.article(aid).transpose()).map(|a| a.map(|a| a.wire));
+        let Some((id, record, dict)) = dict::train(&self.dicts, articles, newest)? else { return Ok(None) };
+        self.tree.insert(codec::key(codec::DICTIONARY, &id.to_be_bytes()), record)?;
+        self.dicts.add(dict);
+        Ok(Some(id))
     }
 
     /// Starts a batch of writes, applied atomically by [`Batch::commit`].
@@ -547,6 +581,7 @@ impl Store {
             by_id.insert(meta.id, name.clone());
             v.groups.push((name.clone(), meta.count, found));
         }
+        let mut packing = std::collections::BTreeMap::new();
         for item in self.tree.scan_prefix([codec::ARTICLE]) {
             let (key, value) = item?;
             let aid = codec::be_u64(&key[1..]).unwrap_or_default();
@@ -558,6 +593,7 @@ impl Store {
                 }
             };
             v.articles += 1;
+            *packing.entry(meta.packing).or_insert(0u64) += 1;
             for (gid, num) in &meta.memberships {
                 if self.tree.get(codec::overview_key(*gid, *num))?.is_none() {
                     let group = by_id.get(gid).cloned().unwrap_or_else(|| format!("group id {gid}"));
@@ -578,6 +614,17 @@ impl Store {
                 break;
             }
         }
+        v.packing = packing
+            .into_iter()
+            .map(|(p, n)| {
+                let name = match p {
+                    Packing::Plain => "plain".to_string(),
+                    Packing::Zstd => "zstd".to_string(),
+                    Packing::Dict(id) => format!("dictionary {id}"),
+                };
+                (name, n)
+            })
+            .collect();
         Ok(v)
     }
 
@@ -670,7 +717,11 @@ impl Store {
     /// The text of the article `meta` describes.
     pub fn text(&self, meta: ArticleMeta) -> Result<Article> {
         let stored = self.log.read(meta.at)?;
-        let wire = if meta.compressed { StoredWire::decompress(&stored, meta.len)? } else { stored };
+        let wire = if meta.packing == Packing::Plain {
+            stored
+        } else {
+            dict::decompress(&self.dicts, &stored, meta.len, meta.packing)?
+        };
         Ok(Article {
             arrival: meta.arrival,
             memberships: meta.memberships,
@@ -752,5 +803,78 @@ impl Store {
     /// How far an import has read `source`.
     pub fn checkpoint(&self, source: &str) -> Result<Option<Checkpoint>> {
         self.tree.get(codec::key(codec::CHECKPOINT, source.as_bytes()))?.map(|v| Checkpoint::decode(&v)).transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(packing: Packing) -> ArticleMeta {
+        ArticleMeta {
+            message_id: "<a@b>".into(),
+            arrival: 1_700_000_000,
+            memberships: vec![(1, 5), (3, 9)],
+            header_len: 10,
+            len: 100,
+            packing,
+            at: Location { segment: 0, offset: 4096, len: if packing == Packing::Plain { 100 } else { 40 } },
+        }
+    }
+
+    #[test]
+    fn article_records_round_trip_with_each_packing() {
+        for packing in [Packing::Plain, Packing::Zstd, Packing::Dict(7)] {
+            assert_eq!(ArticleMeta::decode(&meta(packing).encode()).unwrap(), meta(packing));
+        }
+    }
+
+    /// A format 3 store's records (version 3: a compressed flag, no dictionary) read as before.
+    #[test]
+    fn version_3_article_records_still_read() {
+        for (flag, packing) in [(0u8, Packing::Plain), (1, Packing::Zstd)] {
+            let m = meta(packing);
+            let mut w = Writer::default();
+            w.u8(3).i64(m.arrival).u32(m.header_len as u32).u16(2);
+            for (gid, num) in &m.memberships {
+                w.u32(*gid).u64(*num);
+            }
+            w.bytes(m.message_id.as_bytes()).u8(flag).u32(m.len as u32).u32(0).u64(4096).u32(m.at.len);
+            assert_eq!(ArticleMeta::decode(&w.0).unwrap(), m);
+        }
+        let mut v4 = meta(Packing::Dict(2)).encode();
+        v4[0] = 3;
+        assert!(ArticleMeta::decode(&v4).is_err(), "version 3 has no dictionaries");
+    }
+
+    /// A format 3 store opens and is marked format 4; a store of an unknown format is refused
+    /// with the way out.
+    #[test]
+    fn format_3_is_upgraded_and_others_refused() {
+        let format_key = codec::key(codec::META, b"format");
+        for (found, opens) in [(3u32, true), (2, false), (99, false)] {
+            let dir = tempfile::tempdir().unwrap();
+            {
+                let store = Store::open(dir.path()).unwrap();
+                store.tree.insert(&format_key, &found.to_be_bytes()).unwrap();
+                store.flush().unwrap();
+            }
+            match Store::open(dir.path()) {
+                Ok(store) => {
+                    assert!(opens, "format {found} opened");
+                    let now = store.tree.get(&format_key).unwrap().unwrap();
+                    assert_eq!(codec::be_u32(&now), Some(FORMAT));
+                }
+                Err(e) => {
+                    assert!(!opens, "format {found}: {e}");
+                    let said = e.to_string();
+                    assert!(
+                        said.contains(&format!("has format {found}, this listnews reads format {FORMAT}")),
+                        "{said}"
+                    );
+                    assert!(said.contains("listnews import --config FILE"), "{said}");
+                }
+            }
+        }
     }
 }

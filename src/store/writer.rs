@@ -12,7 +12,7 @@ use super::{
     ArticleMeta, Checkpoint, GroupMeta, MsgIdEntry, OverviewEntry, Reject, Result, Store, StoreError, StoredWire,
 };
 
-const NEXT_ARTICLE_ID: &[u8] = b"next_article_id";
+pub(crate) const NEXT_ARTICLE_ID: &[u8] = b"next_article_id";
 const NEXT_GROUP_ID: &[u8] = b"next_group_id";
 
 /// An article ready to store.
@@ -97,6 +97,12 @@ impl<'s> Batch<'s> {
     }
 
     /// Bytes waiting to be committed (callers commit when this grows large).
+    /// Articles ever stored, counting this batch's and the one under way.
+    pub fn articles_stored(&self) -> Result<u64> {
+        let next = self.get(&codec::key(codec::META, NEXT_ARTICLE_ID))?.and_then(|v| codec::be_u64(&v));
+        Ok(next.unwrap_or(1).saturating_sub(1))
+    }
+
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes
     }
@@ -249,7 +255,7 @@ impl<'s> Batch<'s> {
             memberships: memberships.clone(),
             header_len: art.header_len,
             len: art.wire.len,
-            compressed: art.wire.compressed,
+            packing: art.wire.packing,
             at,
         };
         self.put(codec::article_key(aid), record.encode());
