@@ -829,6 +829,29 @@ pub fn derived_id(id: &str, hash: &[u8; 16]) -> String {
     derived
 }
 
+/// Hands the memory the import's threads freed back to the system now. jemalloc (the
+/// `listnews` binary's allocator) keeps freed pages in the arena of the thread that freed
+/// them for ten seconds; the store opened again after a 1,000,000-message import is built on
+/// the main thread's arena, so without this the old store's pages and the new one's counted
+/// together: peak RSS 435 MB against 331 MB with one arena. Nothing happens under another
+/// allocator.
+fn release_freed_memory() {
+    // MALLCTL_ARENAS_ALL (4096): every arena.
+    const PURGE_ALL: &std::ffi::CStr = c"arena.4096.purge";
+    // SAFETY: "arena.<i>.purge" reads and writes nothing (all pointers null, length 0), as
+    // jemalloc's mallctl documents; it returns an error code, which is ignored: purging is
+    // an optimisation.
+    unsafe {
+        tikv_jemalloc_sys::mallctl(
+            PURGE_ALL.as_ptr(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+            0,
+        );
+    }
+}
+
 /// Runs a whole import and prints its summary: the `listnews import` command.
 pub fn run(
     config: &Config,
@@ -857,6 +880,7 @@ pub fn run(
     // written since the last one: after a 1,000,000-message import that took the server's
     // first start 1.5 s. Opening the store once more here leaves it ready to serve.
     drop(store);
+    release_freed_memory();
     let store = Store::open_for_import(&config.server.data_dir)?;
     let secs = started.elapsed().as_secs_f64();
     let size = store.size_on_disk().unwrap_or(0);
