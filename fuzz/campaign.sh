@@ -9,7 +9,7 @@ cd "$(dirname "$0")"
 secs=${1:-120}
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build -O --sanitizer none >/dev/null
-targets=(command session mbox message wildmat proxy block)
+targets=(command session mbox message wildmat proxy block records)
 mkdir -p corpus artifacts
 # Seeds: the sample archive's messages and a client session.
 mkdir -p corpus/message corpus/mbox corpus/session
@@ -51,9 +51,12 @@ done
     echo "the command executor against a store filled with the sample archive; every answer must"
     echo "start with a status code), \`mbox\` (both formats; offsets in order and inside the input),"
     echo "\`message\` (normalisation: CRLF only, no NUL, dot-stuffed, a seven-field overview, a valid"
-    echo "message-id; or a refusal with a reason), \`wildmat\` (full and simple forms) and \`proxy\`"
-    echo "(PROXY v1/v2 headers). Crashes land in \`fuzz/artifacts/<target>/\`; each becomes a"
-    echo "regression test."
+    echo "message-id; or a refusal with a reason), \`wildmat\` (full and simple forms), \`proxy\`"
+    echo "(PROXY v1/v2 headers), \`block\` (a POSTed article and a server's answer, cut anywhere:"
+    echo "the block readers agree and keep to their cap) and \`records\` (any bytes as each kind of"
+    echo "store record, overview blocks among them: errors, never a panic). Crashes land in"
+    echo "\`fuzz/artifacts/<target>/\`; each becomes a regression test."
+    echo
 } > ../docs/.fuzz-section.md
 python3 - <<'PY'
 import os

@@ -8,7 +8,8 @@ use super::StoreError;
 
 pub const GROUP: u8 = b'G'; // G name -> GroupMeta
 pub const GROUP_NAME: u8 = b'g'; // g gid -> name
-pub const OVERVIEW: u8 = b'O'; // O gid num -> OverviewEntry
+pub const OVERVIEW: u8 = b'O'; // O gid num -> overview entry (formats 3 and 4; converted to blocks)
+pub const OVERVIEW_BLOCK: u8 = b'V'; // V gid block -> overview block (see overview.rs)
 pub const ARTICLE: u8 = b'A'; // A aid -> ArticleMeta
 pub const MESSAGE_ID: u8 = b'M'; // M msgid -> MsgIdEntry
 pub const THREAD: u8 = b'T'; // T msgid -> ThreadNode
@@ -23,14 +24,6 @@ pub fn key(prefix: u8, rest: &[u8]) -> Vec<u8> {
     let mut k = Vec::with_capacity(1 + rest.len());
     k.push(prefix);
     k.extend_from_slice(rest);
-    k
-}
-
-pub fn overview_key(gid: u32, num: u64) -> [u8; 13] {
-    let mut k = [0u8; 13];
-    k[0] = OVERVIEW;
-    k[1..5].copy_from_slice(&gid.to_be_bytes());
-    k[5..13].copy_from_slice(&num.to_be_bytes());
     k
 }
 
@@ -133,6 +126,9 @@ impl<'a> Reader<'a> {
     }
     pub fn str(&mut self) -> Result<&'a str, StoreError> {
         std::str::from_utf8(self.bytes()?).map_err(|_| StoreError::Corrupt("non-UTF-8 string"))
+    }
+    pub fn skip(&mut self, n: usize) -> Result<(), StoreError> {
+        self.take(n).map(drop)
     }
     pub fn position(&self) -> usize {
         self.pos

@@ -10,6 +10,7 @@
 pub mod codec;
 mod dict;
 mod log;
+mod overview;
 mod thread;
 mod writer;
 
@@ -19,6 +20,7 @@ use codec::{Reader, Writer};
 pub use dict::{Dictionary, Packing};
 pub use log::Location;
 use log::{ArticleLog, Tail};
+pub use overview::OverviewEntry;
 pub use thread::{MAX_THREAD, ThreadEntry, ThreadNode};
 pub use writer::{Batch, NewArticle};
 
@@ -222,43 +224,6 @@ impl Article {
     }
 }
 
-/// The overview of one article in one group: its id and the precomputed line.
-#[derive(Debug, Clone)]
-pub struct OverviewEntry {
-    raw: sled::IVec,
-}
-
-impl OverviewEntry {
-    pub(crate) fn encode(aid: u64, fields: &[u8], xref: &[u8]) -> Vec<u8> {
-        let mut w = Writer(Vec::with_capacity(fields.len() + xref.len() + 12));
-        w.u64(aid).bytes(fields).raw(xref);
-        w.0
-    }
-    pub(crate) fn decode(raw: sled::IVec) -> Result<Self> {
-        let mut r = Reader::new(&raw);
-        r.u64()?;
-        r.bytes()?;
-        Ok(OverviewEntry { raw })
-    }
-    pub fn article_id(&self) -> u64 {
-        codec::be_u64(&self.raw).unwrap_or(0)
-    }
-    /// The seven fields after the number, TAB-separated: Subject … :lines (RFC 3977 §8.3).
-    pub fn fields(&self) -> &[u8] {
-        let len = codec::be_u32(&self.raw[8..]).unwrap_or(0) as usize;
-        &self.raw[12..12 + len]
-    }
-    /// `group:number` pairs for the Xref field, space-separated.
-    pub fn xref(&self) -> &[u8] {
-        let len = codec::be_u32(&self.raw[8..]).unwrap_or(0) as usize;
-        &self.raw[12 + len..]
-    }
-    /// Field `i` (0 = Subject … 6 = :lines) of the stored line.
-    pub fn field(&self, i: usize) -> &[u8] {
-        self.fields().split(|&b| b == b'\t').nth(i).unwrap_or(&[])
-    }
-}
-
 /// The Message-ID index entry: which article holds the id, and a hash of its content.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MsgIdEntry {
@@ -353,6 +318,24 @@ impl Reject {
     }
 }
 
+/// Every record decoder on the same bytes: a damaged store gives errors, never a panic. For
+/// the fuzz target `records` (fuzz/fuzz_targets/records.rs); not an interface.
+#[doc(hidden)]
+pub fn decode_any_record(data: &[u8]) -> usize {
+    let mut decoded = 0;
+    decoded += usize::from(ArticleMeta::decode(data).is_ok());
+    decoded += usize::from(GroupMeta::decode(data).is_ok());
+    decoded += usize::from(MsgIdEntry::decode(data).is_ok());
+    decoded += usize::from(Checkpoint::decode(data).is_ok());
+    decoded += usize::from(Reject::decode(data).is_ok());
+    decoded += usize::from(ThreadNode::decode(data).is_ok());
+    decoded += usize::from(Tail::decode(data).is_some());
+    decoded += usize::from(overview::table(3, data).is_ok());
+    decoded += usize::from(overview::entries(3, data).is_ok());
+    decoded += usize::from(overview::Block::decode(3, data).is_ok());
+    decoded
+}
+
 /// The store: one sled database, owned by one process.
 #[derive(Clone)]
 pub struct Store {
@@ -365,10 +348,11 @@ pub struct Store {
 
 const PID_FILE: &str = "listnews.pid";
 /// The on-disk format; bumped whenever keys or records change meaning. Format 4 added
-/// compression dictionaries; a format 3 store is read as it is and marked format 4 when
-/// opened (a format 3 listnews then refuses it with the message to upgrade).
-const FORMAT: u32 = 4;
-const UPGRADES_FROM: u32 = 3;
+/// compression dictionaries, format 5 overview blocks. A format 3 or 4 store is converted
+/// when opened (its overview entries into blocks; its articles are read as they are), after
+/// which older listnews versions refuse it with the message to rebuild.
+const FORMAT: u32 = 5;
+const CONVERTS_FROM: [u32; 2] = [3, 4];
 
 /// sled's page cache for a serving process, and for a standalone import (which reads little
 /// back: a smaller cache halves its peak memory for about a tenth of its speed; 200,000
@@ -434,10 +418,17 @@ impl Store {
         let format_key = codec::key(codec::META, b"format");
         match tree.get(&format_key)? {
             Some(v) if codec::be_u32(&v) == Some(FORMAT) => {}
-            Some(v) if codec::be_u32(&v) == Some(UPGRADES_FROM) => {
+            Some(v) if codec::be_u32(&v).is_some_and(|f| CONVERTS_FROM.contains(&f)) => {
+                let started = std::time::Instant::now();
+                let entries = overview::convert(&tree)?;
                 tree.insert(&format_key, &FORMAT.to_be_bytes())?;
                 tree.flush()?;
-                tracing::info!(path = %dir.display(), "store format {UPGRADES_FROM} upgraded to {FORMAT}");
+                tracing::info!(
+                    path = %dir.display(),
+                    entries,
+                    secs = started.elapsed().as_secs_f64(),
+                    "store converted to format {FORMAT} (overview entries into blocks)"
+                );
             }
             Some(v) => {
                 let found = codec::be_u32(&v).map_or_else(|| "unknown".to_string(), |f| f.to_string());
@@ -595,7 +586,7 @@ impl Store {
             v.articles += 1;
             *packing.entry(meta.packing).or_insert(0u64) += 1;
             for (gid, num) in &meta.memberships {
-                if self.tree.get(codec::overview_key(*gid, *num))?.is_none() {
+                if self.article_at(*gid, *num)? != Some(aid) {
                     let group = by_id.get(gid).cloned().unwrap_or_else(|| format!("group id {gid}"));
                     v.problems.push(format!("{}: {group} {num} has no overview entry", meta.message_id));
                 }
@@ -659,8 +650,19 @@ impl Store {
     }
 
     pub fn overview(&self, gid: u32, num: u64) -> Result<Option<OverviewEntry>> {
-        match self.tree.get(codec::overview_key(gid, num))? {
-            Some(v) => Ok(Some(OverviewEntry::decode(v)?)),
+        match self.tree.get(overview::key(gid, num))? {
+            Some(raw) => overview::entry(num, &raw),
+            None => Ok(None),
+        }
+    }
+
+    /// The article numbered `num` in `gid`, if there is one (reads no overview text).
+    pub fn article_at(&self, gid: u32, num: u64) -> Result<Option<u64>> {
+        match self.tree.get(overview::key(gid, num))? {
+            Some(raw) => Ok(overview::table(num / overview::BLOCK, &raw)?
+                .into_iter()
+                .find(|(n, _)| *n == num)
+                .map(|(_, aid)| aid)),
             None => Ok(None),
         }
     }
@@ -672,41 +674,68 @@ impl Store {
         low: u64,
         high: u64,
     ) -> impl Iterator<Item = Result<(u64, OverviewEntry)>> + '_ {
-        let range = codec::overview_key(gid, low)..=codec::overview_key(gid, high.max(low));
+        let range = overview::key(gid, low)..=overview::key(gid, high.max(low));
         let empty = high < low;
-        self.tree.range(range).filter(move |_| !empty).map(|item| {
-            let (k, v) = item?;
-            let num = codec::be_u64(&k[5..]).ok_or(StoreError::Corrupt("overview key"))?;
-            Ok((num, OverviewEntry::decode(v)?))
+        self.tree.range(range).filter(move |_| !empty).flat_map(move |item| {
+            let entries =
+                item.map_err(StoreError::from).and_then(|(k, v)| overview::entries(overview::block_of(&k)?, &v));
+            match entries {
+                Ok(entries) => {
+                    entries.into_iter().filter(|(n, _)| (low..=high).contains(n)).map(Ok).collect::<Vec<_>>()
+                }
+                Err(e) => vec![Err(e)],
+            }
         })
     }
 
     /// Up to `limit` overview entries of `gid` numbered below `before`, newest first.
     pub fn overview_newest(&self, gid: u32, before: u64, limit: usize) -> Result<Vec<(u64, OverviewEntry)>> {
-        let range = codec::overview_key(gid, 0)..codec::overview_key(gid, before);
         let mut out = Vec::with_capacity(limit.min(1024));
-        for item in self.tree.range(range).rev().take(limit) {
+        if before == 0 {
+            return Ok(out);
+        }
+        let range = overview::key(gid, 0)..=overview::key(gid, before - 1);
+        for item in self.tree.range(range).rev() {
             let (k, v) = item?;
-            let num = codec::be_u64(&k[5..]).ok_or(StoreError::Corrupt("overview key"))?;
-            out.push((num, OverviewEntry::decode(v)?));
+            let entries = overview::entries(overview::block_of(&k)?, &v)?;
+            for (num, entry) in entries.into_iter().rev().filter(|(n, _)| *n < before) {
+                if out.len() >= limit {
+                    return Ok(out);
+                }
+                out.push((num, entry));
+            }
+            if out.len() >= limit {
+                break;
+            }
         }
         Ok(out)
     }
 
     /// The first article number of `gid` after `num` (NEXT), or before it with `backwards` (LAST).
     pub fn neighbour(&self, gid: u32, num: u64, backwards: bool) -> Result<Option<u64>> {
-        let item = if backwards {
+        if backwards {
             if num <= 1 {
                 return Ok(None);
             }
-            self.tree.range(codec::overview_key(gid, 0)..codec::overview_key(gid, num)).next_back()
+            for item in self.tree.range(overview::key(gid, 0)..=overview::key(gid, num - 1)).rev() {
+                let (k, v) = item?;
+                if let Some((n, _)) =
+                    overview::table(overview::block_of(&k)?, &v)?.into_iter().rev().find(|(n, _)| *n < num)
+                {
+                    return Ok(Some(n));
+                }
+            }
         } else {
-            self.tree.range(codec::overview_key(gid, num.saturating_add(1))..=codec::overview_key(gid, u64::MAX)).next()
-        };
-        match item {
-            Some(item) => Ok(codec::be_u64(&item?.0[5..])),
-            None => Ok(None),
+            let from = num.saturating_add(1);
+            for item in self.tree.range(overview::key(gid, from)..=overview::key(gid, u64::MAX)) {
+                let (k, v) = item?;
+                if let Some((n, _)) = overview::table(overview::block_of(&k)?, &v)?.into_iter().find(|(n, _)| *n > num)
+                {
+                    return Ok(Some(n));
+                }
+            }
         }
+        Ok(None)
     }
 
     /// An article's record: arrival time, memberships, message-id and where its text is.
@@ -847,16 +876,26 @@ mod tests {
         assert!(ArticleMeta::decode(&v4).is_err(), "version 3 has no dictionaries");
     }
 
-    /// A format 3 store opens and is marked format 4; a store of an unknown format is refused
-    /// with the way out.
+    /// A format 3 or 4 store opens, its overview records converted into blocks; a store of
+    /// another format is refused with the way out.
     #[test]
-    fn format_3_is_upgraded_and_others_refused() {
+    fn older_formats_are_converted_and_others_refused() {
         let format_key = codec::key(codec::META, b"format");
-        for (found, opens) in [(3u32, true), (2, false), (99, false)] {
+        for (found, opens) in [(3u32, true), (4, true), (2, false), (99, false)] {
             let dir = tempfile::tempdir().unwrap();
             {
                 let store = Store::open(dir.path()).unwrap();
                 store.tree.insert(&format_key, &found.to_be_bytes()).unwrap();
+                // Overview records as formats 3 and 4 kept them: O gid num -> aid, fields, xref.
+                for num in [1u64, 2, 63, 64, 65, 300] {
+                    let mut key = vec![codec::OVERVIEW];
+                    key.extend_from_slice(&7u32.to_be_bytes());
+                    key.extend_from_slice(&num.to_be_bytes());
+                    let mut w = Writer::default();
+                    w.u64(num * 10).bytes(format!("subject {num}\tfrom\tdate\t<{num}@x>\t\t100\t3").as_bytes());
+                    w.raw(format!("g:{num}").as_bytes());
+                    store.tree.insert(key, w.0).unwrap();
+                }
                 store.flush().unwrap();
             }
             match Store::open(dir.path()) {
@@ -864,6 +903,28 @@ mod tests {
                     assert!(opens, "format {found} opened");
                     let now = store.tree.get(&format_key).unwrap().unwrap();
                     assert_eq!(codec::be_u32(&now), Some(FORMAT));
+                    assert!(store.tree.scan_prefix([codec::OVERVIEW]).next().is_none(), "old records gone");
+                    let all: Vec<(u64, u64, Vec<u8>, Vec<u8>)> = store
+                        .overview_range(7, 1, 1000)
+                        .map(|e| e.unwrap())
+                        .map(|(n, e)| (n, e.article_id(), e.field(3).to_vec(), e.xref().to_vec()))
+                        .collect();
+                    let nums: Vec<u64> = all.iter().map(|e| e.0).collect();
+                    assert_eq!(nums, [1, 2, 63, 64, 65, 300]);
+                    for (num, aid, id, xref) in all {
+                        assert_eq!(
+                            (aid, id, xref),
+                            (num * 10, format!("<{num}@x>").into_bytes(), format!("g:{num}").into_bytes())
+                        );
+                    }
+                    assert_eq!(store.neighbour(7, 2, false).unwrap(), Some(63));
+                    assert_eq!(store.neighbour(7, 64, true).unwrap(), Some(63));
+                    assert_eq!(store.neighbour(7, 65, false).unwrap(), Some(300));
+                    assert_eq!(store.neighbour(7, 300, false).unwrap(), None);
+                    assert_eq!(store.article_at(7, 65).unwrap(), Some(650));
+                    assert_eq!(store.article_at(7, 66).unwrap(), None);
+                    let newest: Vec<u64> = store.overview_newest(7, 300, 3).unwrap().into_iter().map(|e| e.0).collect();
+                    assert_eq!(newest, [65, 64, 63]);
                 }
                 Err(e) => {
                     assert!(!opens, "format {found}: {e}");

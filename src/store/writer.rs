@@ -7,10 +7,9 @@ use std::collections::BTreeMap;
 
 use super::codec::{self, Writer};
 use super::log::{self, Location, Tail};
+use super::overview::{self, Block};
 use super::thread::{MAX_DEPTH, ThreadNode};
-use super::{
-    ArticleMeta, Checkpoint, GroupMeta, MsgIdEntry, OverviewEntry, Reject, Result, Store, StoreError, StoredWire,
-};
+use super::{ArticleMeta, Checkpoint, GroupMeta, MsgIdEntry, Reject, Result, Store, StoreError, StoredWire};
 
 pub(crate) const NEXT_ARTICLE_ID: &[u8] = b"next_article_id";
 const NEXT_GROUP_ID: &[u8] = b"next_group_id";
@@ -46,6 +45,9 @@ pub struct Batch<'s> {
     /// A batch being applied on another thread ([`Batch::commit_in_background`]); reads see
     /// its writes until it is done.
     inflight: Option<Inflight>,
+    /// Overview blocks this batch changes, by key, kept decoded until the batch is taken
+    /// (each is compressed once per batch, not once per article).
+    blocks: BTreeMap<[u8; 13], Block>,
 }
 
 type Pending = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
@@ -74,6 +76,7 @@ impl<'s> Batch<'s> {
             log_start: None,
             log_bytes: Vec::new(),
             inflight: None,
+            blocks: BTreeMap::new(),
         }
     }
 
@@ -108,12 +111,13 @@ impl<'s> Batch<'s> {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.pending.is_empty() && self.log_bytes.is_empty()
+        self.pending.is_empty() && self.log_bytes.is_empty() && self.blocks.is_empty()
     }
 
     /// Drops everything pending.
     pub fn discard(&mut self) {
         self.pending.clear();
+        self.blocks.clear();
         self.pending_bytes = 0;
         self.log_start = None;
         self.log_bytes.clear();
@@ -165,6 +169,10 @@ impl<'s> Batch<'s> {
     /// Takes the pending writes and article texts out of the batch.
     #[allow(clippy::type_complexity)] // (writes, (log start, article bytes)), used twice
     fn take(&mut self) -> (Pending, Option<(Tail, Vec<u8>)>) {
+        for (key, block) in std::mem::take(&mut self.blocks) {
+            let value = if block.is_empty() { None } else { Some(block.encode()) };
+            self.pending.insert(key.to_vec(), value);
+        }
         let writes = std::mem::take(&mut self.pending);
         let log = self.log_start.take().map(|start| (start, std::mem::take(&mut self.log_bytes)));
         self.pending_bytes = 0;
@@ -274,7 +282,7 @@ impl<'s> Batch<'s> {
     fn take_number(&mut self, gid: u32, fixed: Option<(u32, u64)>) -> Result<u64> {
         let (name, mut meta) = self.group_by_id(gid)?;
         let num = match fixed {
-            Some((g, n)) if g == gid && n > 0 && self.get(&codec::overview_key(gid, n))?.is_none() => n,
+            Some((g, n)) if g == gid && n > 0 && self.overview_entry(gid, n)?.is_none() => n,
             _ => meta.high + 1,
         };
         meta.high = meta.high.max(num);
@@ -301,11 +309,39 @@ impl<'s> Batch<'s> {
 
     fn put_overviews(&mut self, aid: u64, memberships: &[(u32, u64)], fields: &[u8]) -> Result<()> {
         let xref = self.xref(memberships)?;
-        let value = OverviewEntry::encode(aid, fields, &xref);
-        for (gid, num) in memberships {
-            self.put(codec::overview_key(*gid, *num).to_vec(), value.clone());
+        for &(gid, num) in memberships {
+            self.pending_bytes += fields.len() + xref.len() + 9;
+            self.block_mut(gid, num)?.insert(num, aid, fields.to_vec(), xref.clone());
         }
         Ok(())
+    }
+
+    /// The overview block holding `num` of `gid`, loaded into this batch to be changed.
+    fn block_mut(&mut self, gid: u32, num: u64) -> Result<&mut Block> {
+        let key = overview::key(gid, num);
+        if !self.blocks.contains_key(&key) {
+            let block = match self.get(&key)? {
+                Some(raw) => Block::decode(num / overview::BLOCK, &raw)?,
+                None => Block::default(),
+            };
+            self.blocks.insert(key, block);
+        }
+        Ok(self.blocks.entry(key).or_default())
+    }
+
+    /// The overview entry (article id, fields, xref) of `num` in `gid`, pending ones
+    /// included.
+    fn overview_entry(&self, gid: u32, num: u64) -> Result<Option<overview::Line>> {
+        let key = overview::key(gid, num);
+        if let Some(block) = self.blocks.get(&key) {
+            return Ok(block.get(num).cloned());
+        }
+        match self.get(&key)? {
+            Some(raw) => {
+                Ok(overview::entry(num, &raw)?.map(|e| (e.article_id(), e.fields().to_vec(), e.xref().to_vec())))
+            }
+            None => Ok(None),
+        }
     }
 
     /// Adds an existing article to more groups (the same message arriving through another
@@ -326,13 +362,8 @@ impl<'s> Batch<'s> {
         }
         let (first_gid, first_num) =
             article.memberships.first().copied().ok_or(StoreError::Corrupt("article without group"))?;
-        let fields = self
-            .get(&codec::overview_key(first_gid, first_num))?
-            .map(|v| OverviewEntry::decode(sled::IVec::from(v)))
-            .transpose()?
-            .ok_or(StoreError::Corrupt("article without overview"))?
-            .fields()
-            .to_vec();
+        let (_, fields, _) =
+            self.overview_entry(first_gid, first_num)?.ok_or(StoreError::Corrupt("article without overview"))?;
         article.memberships = memberships.clone();
         self.put(codec::article_key(aid), article.encode());
         self.put_overviews(aid, &memberships, &fields)?;
@@ -346,7 +377,7 @@ impl<'s> Batch<'s> {
         self.wait()?;
         let Some(article) = self.record(aid)? else { return Ok(false) };
         for &(gid, num) in &article.memberships {
-            self.delete(codec::overview_key(gid, num).to_vec());
+            self.block_mut(gid, num)?.remove(num);
             let (name, mut meta) = self.group_by_id(gid)?;
             meta.count = meta.count.saturating_sub(1);
             if meta.count == 0 {
@@ -370,18 +401,36 @@ impl<'s> Batch<'s> {
         Ok(true)
     }
 
-    /// The first number after `num` still present in `gid`, looking at pending writes too.
+    /// The first number after `num` still present in `gid`, up to `high`, looking at this
+    /// batch's blocks too (sled holds every earlier write: the caller waited).
     fn next_present(&self, gid: u32, num: u64, high: u64) -> Result<Option<u64>> {
-        for n in num + 1..=high {
-            if self.get(&codec::overview_key(gid, n))?.is_some() {
-                return Ok(Some(n));
+        let last = overview::key(gid, high);
+        let mut from = overview::key(gid, num.saturating_add(1));
+        loop {
+            let pending = self.blocks.range(from..=last).next().map(|(k, _)| *k);
+            let stored = match self.store.tree.range(from..=last).next() {
+                Some(item) => {
+                    Some(<[u8; 13]>::try_from(&item?.0[..]).map_err(|_| StoreError::Corrupt("overview key"))?)
+                }
+                None => None,
+            };
+            let Some(key) = pending.into_iter().chain(stored).min() else { return Ok(None) };
+            let block = overview::block_of(&key)?;
+            let found = match self.blocks.get(&key) {
+                Some(b) => b.first_after(block, num),
+                None => match self.store.tree.get(key)? {
+                    Some(raw) => overview::table(block, &raw)?.into_iter().map(|(n, _)| n).find(|&n| n > num),
+                    None => None,
+                },
+            };
+            if let Some(n) = found {
+                return Ok(Some(n).filter(|&n| n <= high));
             }
-            // Past the pending window, sled can answer in one range scan.
-            if self.pending.range(codec::overview_key(gid, n).to_vec()..).next().is_none() {
-                return self.store.neighbour(gid, n, false).map(|o| o.filter(|&x| x <= high));
+            from = overview::block_key(gid, block + 1);
+            if from > last {
+                return Ok(None);
             }
         }
-        Ok(None)
     }
 
     fn thread_node(&self, id: &str) -> Result<Option<ThreadNode>> {

@@ -323,14 +323,14 @@ impl Context {
             }
             Target::Number(number) => {
                 let gid = state.group_id()?;
-                let aid = self.store.overview(gid, number)?.ok_or(Status::NoArticleWithNumber)?.article_id();
+                let aid = self.store.article_at(gid, number)?.ok_or(Status::NoArticleWithNumber)?;
                 let meta = self.store.article_meta(aid)?.ok_or(Status::NoArticleWithNumber)?;
                 Ok(Found { number, meta })
             }
             Target::Current => {
                 let gid = state.group_id()?;
                 let number = state.current_article()?;
-                let aid = self.store.overview(gid, number)?.ok_or(Status::NoCurrentArticle)?.article_id();
+                let aid = self.store.article_at(gid, number)?.ok_or(Status::NoCurrentArticle)?;
                 let meta = self.store.article_meta(aid)?.ok_or(Status::NoCurrentArticle)?;
                 Ok(Found { number, meta })
             }
