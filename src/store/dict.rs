@@ -3,7 +3,7 @@
 //! An article alone compresses poorly: most of a list message's headers (Received chains,
 //! List-* fields, the list's addresses) and much of its body's shape repeat from message to
 //! message, but zstd sees one message at a time. A dictionary trained on the store's own
-//! newest articles carries what they share: on the selinux archive articles take 78 MiB
+//! newest articles carries what they share: on the selinux archive articles take 80 MiB
 //! with one instead of 98 MiB without (`bench/results/store-size.md`).
 //!
 //! The store trains its first dictionary once it holds [`FIRST_AT`] articles and a new one
