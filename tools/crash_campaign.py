@@ -175,13 +175,14 @@ def server_campaign(binary, tmp, n, points, rng):
 
 def update_doc(marker, section, before):
     """Replaces the section that starts with `marker` in docs/reliability.md (up to the next
-    `## ` heading), or puts it before the heading `before` the first time."""
+    `## ` heading or the next section another tool writes), or puts it before the heading
+    `before` the first time."""
     doc = os.path.join(ROOT, "docs/reliability.md")
     text = open(doc).read()
     if marker in text:
         start = text.index(marker)
-        end = text.find("\n## ", start)
-        end = len(text) if end < 0 else end + 1
+        ends = [e for e in (text.find("\n## ", start), text.find("\n<!-- ", start + 1)) if e >= 0]
+        end = min(ends) + 1 if ends else len(text)
         text = text[:start] + section + "\n" + text[end:]
     else:
         anchor = text.index(before)
