@@ -18,7 +18,7 @@ TCP_NODELAY set on its sockets by an LD_PRELOAD shim (bench/peers/nodelay.c): IN
 `--baseline BIN_DIR` adds `listnews-base`, the listnews binary in BIN_DIR (another build), as
 one more peer: a change's figures against the code before it, in the same run.
 """
-import argparse, json, os, platform, shutil, socket, statistics, subprocess, sys, time
+import argparse, json, os, platform, shutil, socket, statistics, subprocess, sys, tempfile, time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WORK = "/tmp/bench"
@@ -29,6 +29,7 @@ IMPORT_ONLY = {"inn-rnews"}
 SCENARIOS = [
     ("import", "import (messages/s)", "msgs_per_s", True),
     ("store", "store size / raw mail", "ratio", False),
+    ("import-rss", "import peak RSS (MB)", "mb", False),
     ("xover", "XOVER whole group (lines/s)", "median_lines_per_s", True),
     ("hdr", "HDR Subject whole group (lines/s)", "median_lines_per_s", True),
     ("article-number-1", "ARTICLE random number, 1 client (articles/s)", "articles_per_s", True),
@@ -43,6 +44,20 @@ SCENARIOS = [
 
 def sh(*args, **kw):
     return subprocess.run(args, check=True, capture_output=True, text=True, **kw).stdout
+
+
+def sh_peak(*args):
+    """Runs a command like `sh`; returns its output and its peak RSS in MB (the kernel's
+    high-water mark for that one process, from wait4)."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(args, stdout=out, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise subprocess.CalledProcessError(proc.returncode, args, out.read(), err.read())
+        return out.read().decode(), usage.ru_maxrss * 1024 / 1e6
 
 
 def kv(text):
@@ -89,7 +104,7 @@ class Listnews:
         self.port = port or PORTS[self.name]
 
     def load(self, epoch, runs):
-        rates = []
+        rates, peaks = [], []
         for _ in range(runs):
             shutil.rmtree(self.dir, ignore_errors=True)
             os.makedirs(self.dir)
@@ -98,11 +113,13 @@ class Listnews:
                         f'data_dir = "data"\nmax_connections = 100000\nmax_connections_per_ip = 100000\n\n'
                         f'[[group]]\nname = "{GROUP}"\nlist_id = "selinux.vger.kernel.org"\n')
             t = time.perf_counter()
-            out = sh(self.bin, "import", "--config", self.cfg, "--group", GROUP, epoch)
+            out, peak = sh_peak(self.bin, "import", "--config", self.cfg, "--group", GROUP, epoch)
             secs = time.perf_counter() - t
             n = int(out.split("read ")[1].split()[0])
             rates.append(n / secs)
-        return {"msgs_per_s": statistics.median(rates), "store_bytes": du(os.path.join(self.dir, "data")), "runs": runs}
+            peaks.append(peak)
+        return {"msgs_per_s": statistics.median(rates), "store_bytes": du(os.path.join(self.dir, "data")), "runs": runs,
+                "peak_rss_mb": statistics.median(peaks)}
 
     def start(self):
         t = time.perf_counter()
@@ -229,6 +246,8 @@ def main():
         if load:
             r["import"] = {"msgs_per_s": load["msgs_per_s"]}
             r["store"] = {"ratio": load["store_bytes"] / raw}
+            if "peak_rss_mb" in load:
+                r["import-rss"] = {"mb": load["peak_rss_mb"]}
         if srv.name not in IMPORT_ONLY:
             r["startup"] = {"seconds": statistics.median(startup_seconds(srv, a.runs))}
     servers = [srv for srv in servers if srv.name not in IMPORT_ONLY]

@@ -4,9 +4,9 @@
     bench/scale.py [--messages 1000000] [--runs 5] [--import-runs 5] [--seconds 10]
 
 Generates the corpus once (seeded, so it is the same every time; ../shared/corpus/gen_corpus.py,
-about 2 minutes and 5.9 GB at 1M), imports it --import-runs times into a fresh store, then
-starts listnews on the last one and measures, --runs times each: start-up, XOVER and HDR of
-the largest group, ARTICLE by number and by message-id at 1 and 64 clients, GROUP latency.
+about 2 minutes and 5.9 GB at 1M), imports it --import-runs times into a fresh store (rate and
+peak RSS), then starts listnews on the last one and measures, --runs times each: start-up,
+XOVER and HDR of the largest group, ARTICLE by number and by message-id at 1 and 64 clients, GROUP latency.
 Writes bench/results/scale.md and scale.json.
 
 The peers are not run at this size: their harness scripts load a public-inbox epoch, and at
@@ -47,18 +47,20 @@ def main():
         for i in range(LISTS):
             f.write(f'\n[[group]]\nname = "test.list-{i}"\nlist_id = "list-{i}.lists.example.org"\n')
     data = os.path.join(WORK, "data")
-    rates, stored = [], 0
+    rates, peaks, stored = [], [], 0
     for i in range(a.import_runs):
         print(f"import {i + 1} of {a.import_runs}", file=sys.stderr)
         subprocess.run(["rm", "-rf", data], check=True)
         t = time.perf_counter()
-        out = run.sh(srv.bin, "import", "--config", srv.cfg, mbox)
+        out, peak = run.sh_peak(srv.bin, "import", "--config", srv.cfg, mbox)
         secs = time.perf_counter() - t
         rates.append(int(out.split("read ")[1].split()[0]) / secs)
+        peaks.append(peak)
         stored = int(out.split("messages/s): ")[1].split()[0])
     store_bytes = run.du(data)
     results = {"messages": a.messages, "stored": stored, "raw_bytes": raw, "store_bytes": store_bytes,
-               "import": {"msgs_per_s": statistics.median(rates), "samples": rates}}
+               "import": {"msgs_per_s": statistics.median(rates), "samples": rates},
+               "import-rss": {"mb": statistics.median(peaks), "samples": peaks}}
 
     # The first start after an import is reported apart (sled's snapshot is written when a
     # store is opened; `listnews import` reopens it once at its end for that).
@@ -89,13 +91,14 @@ def write(results, a, group):
     lines_per_group = results["xover"]["samples"][0].get("lines", 0)
     rows = [
         ("import (messages/s)", f"{results['import']['msgs_per_s']:,.0f}"),
+        ("import peak RSS (MB)", f"{results['import-rss']['mb']:,.0f}" if "import-rss" in results else "–"),
         ("store size / raw mail", f"{results['store_bytes'] / results['raw_bytes']:.2f} "
                                   f"({results['store_bytes'] / 2**30:.2f} GiB / {results['raw_bytes'] / 2**30:.2f} GiB)"),
         ("start-up on the imported store (s)", f"{results['startup']['seconds']:.2f} "
                                                f"(first start after the import: {results['startup']['first_after_import']:.2f})"),
     ]
     for key, label, field, _ in run.SCENARIOS:
-        if key in results and field in results[key] and key not in ("import", "store", "startup"):
+        if key in results and field in results[key] and key not in ("import", "import-rss", "store", "startup"):
             v = results[key][field]
             rows.append((label.replace("whole group", f"of {group}"), f"{v:,.2f}" if v < 100 else f"{v:,.0f}"))
     text = [f"# listnews at {results['messages']:,} messages ({time.strftime('%Y-%m-%d', time.gmtime())})", "",
