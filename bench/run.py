@@ -282,11 +282,18 @@ def main():
                 entry[field] = statistics.median(s[field] for s in entry["samples"])
         results["_floor"] = {"size": mean_size, "round_trips_per_s": statistics.median(f["round_trips_per_s"] for f in floor),
                              "p50_ms": statistics.median(f["p50_ms"] for f in floor), "samples": floor}
-        # 10,000 idle connections: one server at a time. nnrpd forks a process per
-        # connection (10,000 would be 10,000 processes): 200 there.
+        # 10,000 idle connections: one server at a time, each started afresh (a server that
+        # has just served the scenarios holds freed memory its new connections reuse, which
+        # hides what they cost: public-inbox's Perl heap once grew by nothing at all). nnrpd
+        # forks a process per connection (10,000 would be 10,000 processes): 200 there.
         for srv in servers:
             if srv.name == "inn-nodelay":
                 continue
+            srv.stop()
+            pids[srv.name] = srv.start()[1]
+            # One short session first, so code loaded on first use is not counted.
+            bench(bin_dir, PORTS[srv.name], ["group", "--count", "100"])
+            time.sleep(1)
             conns = "200" if srv.name == "inn" else "10000"
             results[srv.name]["idle"] = bench(bin_dir, PORTS[srv.name], ["idle", "--connections", conns, "--pid", str(pids[srv.name])])
     finally:
