@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use crate::clock::now;
 use crate::config::Config;
-use crate::store::{Batch, Checkpoint, Dictionary, NewArticle, Reject, Store, StoreError, StoredWire};
+use crate::store::{Batch, Checkpoint, NewArticle, Reject, Store, StoreError, StoredWire};
 use message::{Message, Wire, hex};
 use public_inbox::Epoch;
 use sha2::{Digest, Sha256};
@@ -169,9 +169,9 @@ const WINDOW: usize = 256;
 /// Prepare threads at most (one per core up to this).
 const MAX_WORKERS: usize = 8;
 
-/// Reads, parses, routes and compresses one item (on a worker thread), with `dict` the
-/// store's current compression dictionary.
-fn prepare(router: &Router, dict: Option<&Dictionary>, mut item: SourceItem) -> Prepared {
+/// Reads, parses, routes and compresses one item (on a worker thread), with the store's
+/// current compression dictionary.
+fn prepare(router: &Router, store: &Store, mut item: SourceItem) -> Prepared {
     if let Event::Blob { position, delete, epoch, blob } = &item.event {
         item.event = match public_inbox::read_blob(epoch, *blob) {
             Ok(raw) if raw.is_empty() => Event::Nothing,
@@ -193,7 +193,7 @@ fn prepare(router: &Router, dict: Option<&Dictionary>, mut item: SourceItem) -> 
                     ))
                 } else {
                     let wire = msg.wire();
-                    let stored = StoredWire::compress(&wire.wire, dict);
+                    let stored = StoredWire::compress(&wire.wire, store.dictionary().as_deref());
                     Prepare::Ready { wire, stored, groups }
                 }
             }
@@ -301,8 +301,7 @@ impl<'s> Importer<'s> {
             };
             let position = u64::from_be_bytes(Sha256::digest(unique.as_bytes())[..8].try_into().unwrap_or_default());
             let item = SourceItem { event: Event::Add { position, raw }, checkpoint: Some(Checkpoint::Seen) };
-            let dict = self.store.dictionary();
-            let prepared = prepare(&self.router, dict.as_deref(), item);
+            let prepared = prepare(&self.router, self.store, item);
             self.apply(&seen, prepared)?;
         }
         self.commit()
@@ -526,8 +525,7 @@ impl<'s> Importer<'s> {
                         loop {
                             let next = items_rx.lock().unwrap_or_else(|e| e.into_inner()).recv();
                             let Ok((seq, item)) = next else { break };
-                            let dict = store.dictionary();
-                            if done_tx.send((seq, prepare(&router, dict.as_deref(), item))).is_err() {
+                            if done_tx.send((seq, prepare(&router, store, item))).is_err() {
                                 break;
                             }
                         }
@@ -616,9 +614,8 @@ impl<'s> Importer<'s> {
             Some(name) => Router { routes: self.router.routes.clone(), fixed: Some(self.group_id(name)?) },
             None => self.router.clone(),
         };
-        let dict = self.store.dictionary();
         let prepared =
-            prepare(&router, dict.as_deref(), SourceItem { event: Event::Add { position, raw }, checkpoint: None });
+            prepare(&router, self.store, SourceItem { event: Event::Add { position, raw }, checkpoint: None });
         self.apply(source, prepared)
     }
 

@@ -200,10 +200,11 @@ pub(crate) fn compress(text: &[u8], dict: Option<&Dictionary>) -> Option<(Vec<u8
     })
 }
 
-/// Decompresses `data` packed as `packing` into its `len` bytes.
-pub(crate) fn decompress(dicts: &Dictionaries, data: &[u8], len: usize, packing: Packing) -> Result<Vec<u8>> {
+/// The `len` bytes of text that `data` holds packed as `packing` (plain text is returned as
+/// it is).
+pub(crate) fn decompress(dicts: &Dictionaries, data: Vec<u8>, len: usize, packing: Packing) -> Result<Vec<u8>> {
     let dict = match packing {
-        Packing::Plain => return Ok(data.to_vec()),
+        Packing::Plain => return Ok(data),
         Packing::Zstd => None,
         Packing::Dict(id) => {
             Some(dicts.get(id).ok_or(StoreError::Corrupt("article packed with an unknown dictionary"))?)
@@ -214,8 +215,8 @@ pub(crate) fn decompress(dicts: &Dictionaries, data: &[u8], len: usize, packing:
         let dctx = d.get_or_insert_with(DCtx::create);
         let mut out = Vec::with_capacity(len);
         let done = match &dict {
-            Some(dict) => dctx.decompress_using_ddict(&mut out, data, &dict.ddict),
-            None => dctx.decompress(&mut out, data),
+            Some(dict) => dctx.decompress_using_ddict(&mut out, &data, &dict.ddict),
+            None => dctx.decompress(&mut out, &data),
         };
         match done {
             Ok(n) if n == len => Ok(out),

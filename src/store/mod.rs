@@ -472,8 +472,7 @@ impl Store {
 
     /// Articles ever stored (removed ones included), from the committed counter.
     fn articles_stored(&self) -> Result<u64> {
-        let next = self.tree.get(codec::key(codec::META, writer::NEXT_ARTICLE_ID))?;
-        Ok(next.and_then(|v| codec::be_u64(&v)).unwrap_or(1).saturating_sub(1))
+        Ok(writer::articles_stored(self.tree.get(codec::key(codec::META, writer::NEXT_ARTICLE_ID))?.as_deref()))
     }
 
     /// Whether a store of `articles` has grown enough since its last dictionary to train a
@@ -659,10 +658,7 @@ impl Store {
     /// The article numbered `num` in `gid`, if there is one (reads no overview text).
     pub fn article_at(&self, gid: u32, num: u64) -> Result<Option<u64>> {
         match self.tree.get(overview::key(gid, num))? {
-            Some(raw) => Ok(overview::table(num / overview::BLOCK, &raw)?
-                .into_iter()
-                .find(|(n, _)| *n == num)
-                .map(|(_, aid)| aid)),
+            Some(raw) => overview::article_at(num, &raw),
             None => Ok(None),
         }
     }
@@ -745,12 +741,7 @@ impl Store {
 
     /// The text of the article `meta` describes.
     pub fn text(&self, meta: ArticleMeta) -> Result<Article> {
-        let stored = self.log.read(meta.at)?;
-        let wire = if meta.packing == Packing::Plain {
-            stored
-        } else {
-            dict::decompress(&self.dicts, &stored, meta.len, meta.packing)?
-        };
+        let wire = dict::decompress(&self.dicts, self.log.read(meta.at)?, meta.len, meta.packing)?;
         Ok(Article {
             arrival: meta.arrival,
             memberships: meta.memberships,

@@ -9,6 +9,7 @@
 //! the table sorted by offset (`number = block × BLOCK + offset`). Finding the article behind
 //! a number (ARTICLE by number, NEXT, LAST) reads only the table.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -88,31 +89,59 @@ pub(crate) fn table(block: u64, raw: &[u8]) -> Result<Vec<(u64, u64)>> {
     Ok(out)
 }
 
-/// Every entry of a stored block, in number order.
-pub(crate) fn entries(block: u64, raw: &[u8]) -> Result<Vec<(u64, OverviewEntry)>> {
-    let table = table(block, raw)?;
-    let packed = raw.get(1 + table.len() * 9..).ok_or(StoreError::Corrupt("overview block"))?;
+/// The article numbered `num` in a stored block, if there is one (reads only the table).
+pub(crate) fn article_at(num: u64, raw: &[u8]) -> Result<Option<u64>> {
+    Ok(table(num / BLOCK, raw)?.into_iter().find(|(n, _)| *n == num).map(|(_, aid)| aid))
+}
+
+/// The lines of a stored block whose table holds `entries` rows, unpacked, with the span
+/// (fields, xref) of each line in table order: a block cut short or damaged is an error.
+#[allow(clippy::type_complexity)] // (text, [(fields span, xref span)])
+fn lines(raw: &[u8], entries: usize) -> Result<(Cow<'_, [u8]>, Vec<((usize, usize), (usize, usize))>)> {
+    let packed = raw.get(1 + entries * 9..).ok_or(StoreError::Corrupt("overview block"))?;
     let text = match packed.split_first() {
-        Some((&PLAIN, text)) => Arc::new(text.to_vec()),
-        Some((&ZSTD, packed)) => Arc::new(
+        Some((&PLAIN, text)) => Cow::Borrowed(text),
+        Some((&ZSTD, packed)) => Cow::Owned(
             zstd::bulk::decompress(packed, MAX_TEXT)
                 .map_err(|_| StoreError::Corrupt("overview block does not decompress"))?,
         ),
         _ => return Err(StoreError::Corrupt("overview block packing")),
     };
     let mut r = Reader::new(&text);
-    let mut out = Vec::with_capacity(table.len());
-    for (num, aid) in table {
+    let mut spans = Vec::with_capacity(entries);
+    for _ in 0..entries {
         let fields = span(&mut r)?;
         let xref = span(&mut r)?;
-        out.push((num, OverviewEntry { aid, text: text.clone(), fields, xref }));
+        spans.push((fields, xref));
     }
-    Ok(out)
+    Ok((text, spans))
 }
 
-/// The entry for `num` in a stored block.
+/// Every entry of a stored block, in number order.
+pub(crate) fn entries(block: u64, raw: &[u8]) -> Result<Vec<(u64, OverviewEntry)>> {
+    let table = table(block, raw)?;
+    let (text, spans) = lines(raw, table.len())?;
+    let text = Arc::new(text.into_owned());
+    Ok(table
+        .into_iter()
+        .zip(spans)
+        .map(|((num, aid), (fields, xref))| (num, OverviewEntry { aid, text: text.clone(), fields, xref }))
+        .collect())
+}
+
+/// The entry for `num` in a stored block. Only its own line is copied out (NEXT, LAST, a
+/// thread page's items read one entry of a block each).
 pub(crate) fn entry(num: u64, raw: &[u8]) -> Result<Option<OverviewEntry>> {
-    Ok(entries(num / BLOCK, raw)?.into_iter().find(|(n, _)| *n == num).map(|(_, e)| e))
+    let table = table(num / BLOCK, raw)?;
+    let (text, spans) = lines(raw, table.len())?;
+    let Some(i) = table.iter().position(|(n, _)| *n == num) else { return Ok(None) };
+    let ((start, fields_end), (xref_start, end)) = spans[i];
+    Ok(Some(OverviewEntry {
+        aid: table[i].1,
+        text: Arc::new(text[start..end].to_vec()),
+        fields: (0, fields_end - start),
+        xref: (xref_start - start, end - start),
+    }))
 }
 
 fn span(r: &mut Reader<'_>) -> Result<(usize, usize)> {
@@ -246,6 +275,13 @@ mod tests {
         assert_eq!(table(2, &raw).unwrap(), [(129, 6), (130, 7)]);
         let e = entry(130, &raw).unwrap().unwrap();
         assert_eq!((e.article_id(), e.field(3), e.xref()), (7, &b"<id>"[..], &b"g:130"[..]));
+        let e = entry(129, &raw).unwrap().unwrap();
+        assert_eq!(
+            (e.article_id(), e.fields(), e.xref()),
+            (6, &b"S2\tF\tD\t<id2>\t<id>\t20\t2"[..], &b"g:129 h:4"[..])
+        );
+        assert_eq!(article_at(130, &raw).unwrap(), Some(7));
+        assert_eq!(article_at(131, &raw).unwrap(), None);
         assert!(entry(131, &raw).unwrap().is_none());
         let back = Block::decode(2, &raw).unwrap();
         assert_eq!(back.first_after(2, 129), Some(130));

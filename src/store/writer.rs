@@ -12,6 +12,12 @@ use super::thread::{MAX_DEPTH, ThreadNode};
 use super::{ArticleMeta, Checkpoint, GroupMeta, MsgIdEntry, Reject, Result, Store, StoreError, StoredWire};
 
 pub(crate) const NEXT_ARTICLE_ID: &[u8] = b"next_article_id";
+
+/// Articles ever stored (removed ones included), from the value of the next-article-id
+/// counter.
+pub(crate) fn articles_stored(next_article_id: Option<&[u8]>) -> u64 {
+    next_article_id.and_then(codec::be_u64).unwrap_or(1).saturating_sub(1)
+}
 const NEXT_GROUP_ID: &[u8] = b"next_group_id";
 
 /// An article ready to store.
@@ -99,13 +105,12 @@ impl<'s> Batch<'s> {
         self.pending.insert(key.into(), None);
     }
 
-    /// Bytes waiting to be committed (callers commit when this grows large).
     /// Articles ever stored, counting this batch's and the one under way.
     pub fn articles_stored(&self) -> Result<u64> {
-        let next = self.get(&codec::key(codec::META, NEXT_ARTICLE_ID))?.and_then(|v| codec::be_u64(&v));
-        Ok(next.unwrap_or(1).saturating_sub(1))
+        Ok(articles_stored(self.get(&codec::key(codec::META, NEXT_ARTICLE_ID))?.as_deref()))
     }
 
+    /// Bytes waiting to be committed (callers commit when this grows large).
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes
     }
@@ -282,7 +287,7 @@ impl<'s> Batch<'s> {
     fn take_number(&mut self, gid: u32, fixed: Option<(u32, u64)>) -> Result<u64> {
         let (name, mut meta) = self.group_by_id(gid)?;
         let num = match fixed {
-            Some((g, n)) if g == gid && n > 0 && self.overview_entry(gid, n)?.is_none() => n,
+            Some((g, n)) if g == gid && n > 0 && !self.number_taken(gid, n)? => n,
             _ => meta.high + 1,
         };
         meta.high = meta.high.max(num);
@@ -327,6 +332,19 @@ impl<'s> Batch<'s> {
             self.blocks.insert(key, block);
         }
         Ok(self.blocks.entry(key).or_default())
+    }
+
+    /// Whether `num` of `gid` holds an article, pending ones included (reads only a block's
+    /// table).
+    fn number_taken(&self, gid: u32, num: u64) -> Result<bool> {
+        let key = overview::key(gid, num);
+        if let Some(block) = self.blocks.get(&key) {
+            return Ok(block.get(num).is_some());
+        }
+        match self.get(&key)? {
+            Some(raw) => Ok(overview::article_at(num, &raw)?.is_some()),
+            None => Ok(false),
+        }
     }
 
     /// The overview entry (article id, fields, xref) of `num` in `gid`, pending ones
