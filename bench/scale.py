@@ -6,7 +6,8 @@
 Generates the corpus once (seeded, so it is the same every time; ../shared/corpus/gen_corpus.py,
 about 2 minutes and 5.9 GB at 1M), imports it --import-runs times into a fresh store (rate and
 peak RSS), then starts listnews on the last one and measures, --runs times each: start-up,
-XOVER and HDR of the largest group, ARTICLE by number and by message-id at 1 and 64 clients, GROUP latency.
+XOVER and HDR of the largest group, ARTICLE by number and by message-id at 1 and 64 clients,
+GROUP latency.
 Writes bench/results/scale.md and scale.json.
 
 The peers are not run at this size: their harness scripts load a public-inbox epoch, and at
