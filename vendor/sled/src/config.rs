@@ -538,9 +538,10 @@ impl Config {
                 "the 'compression' feature must be enabled"
             );
         }
+        // listnews: zstd's negative (fast) levels are allowed.
         supported!(
-            self.compression_factor >= 1,
-            "compression_factor must be >= 1"
+            self.compression_factor >= -100,
+            "compression_factor must be >= -100"
         );
         supported!(
             self.compression_factor <= 22,

@@ -8,6 +8,8 @@ use super::{
     BATCH_MANIFEST_PID, COUNTER_PID, MAX_MSG_HEADER_LEN, META_PID,
     MINIMUM_ITEMS_PER_SEGMENT, SEG_HEADER_LEN,
 };
+#[cfg(feature = "compression")]
+use super::{compress_framed, MIN_COMPRESSED, STORED_PLAIN};
 
 use crate::*;
 
@@ -127,14 +129,21 @@ impl Log {
         #[cfg(feature = "compression")]
         {
             if self.config.use_compression && pid != BATCH_MANIFEST_PID {
-                use zstd::block::compress;
-
+                // listnews: one compression context per thread instead of one per
+                // write, and fragments too small to gain stored as they are behind a
+                // marker byte (`maybe_decompress` reads both).
                 let buf = item.serialize();
 
                 let _measure = Measure::new(&M.compress);
 
-                let compressed_buf =
-                    compress(&buf, self.config.compression_factor).unwrap();
+                let compressed_buf = if buf.len() < MIN_COMPRESSED {
+                    let mut out = Vec::with_capacity(buf.len() + 1);
+                    out.push(STORED_PLAIN);
+                    out.extend_from_slice(&buf);
+                    out
+                } else {
+                    compress_framed(&buf, self.config.compression_factor)?
+                };
 
                 return self.reserve_inner(
                     log_kind,

@@ -259,24 +259,77 @@ pub(crate) fn u32_to_arr(number: u32) -> [u8; 4] {
     number.to_le_bytes()
 }
 
+/// listnews: a logged fragment shorter than this is not compressed (zstd's frame and
+/// tables make such fragments larger, and cost most of the compression time).
+#[cfg(feature = "compression")]
+pub(crate) const MIN_COMPRESSED: usize = 256;
+/// listnews: the first byte of a fragment logged with compression on: stored as it is.
+#[cfg(feature = "compression")]
+pub(crate) const STORED_PLAIN: u8 = 0;
+/// listnews: the first byte of a fragment logged with compression on: a zstd frame follows.
+#[cfg(feature = "compression")]
+pub(crate) const STORED_ZSTD: u8 = 1;
+/// listnews: no logged fragment decompresses to more than this (a frame claiming more is
+/// damage, not a fragment).
+#[cfg(feature = "compression")]
+const MAX_DECOMPRESSED: u64 = 1 << 32;
+
+#[cfg(feature = "compression")]
+thread_local! {
+    static COMPRESSOR: std::cell::RefCell<Option<(i32, zstd::bulk::Compressor<'static>)>> =
+        std::cell::RefCell::new(None);
+    static DECOMPRESSOR: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+        std::cell::RefCell::new(None);
+}
+
+/// listnews: `buf` behind the [`STORED_ZSTD`] marker, compressed with this thread's context
+/// (sled 0.34.7 made a new context for every write).
+#[cfg(feature = "compression")]
+pub(crate) fn compress_framed(buf: &[u8], level: i32) -> std::io::Result<Vec<u8>> {
+    COMPRESSOR.with(|c| {
+        let mut c = c.borrow_mut();
+        let compressor = match &mut *c {
+            Some((l, compressor)) if *l == level => compressor,
+            slot => &mut slot.insert((level, zstd::bulk::Compressor::new(level)?)).1,
+        };
+        let mut out = Vec::with_capacity(buf.len() / 2 + 16);
+        out.push(STORED_ZSTD);
+        out.extend_from_slice(&compressor.compress(buf)?);
+        Ok(out)
+    })
+}
+
 #[allow(clippy::needless_pass_by_value)]
 pub(crate) fn maybe_decompress(in_buf: Vec<u8>) -> std::io::Result<Vec<u8>> {
     #[cfg(feature = "compression")]
     {
-        use zstd::stream::decode_all;
+        use std::io::{Error, ErrorKind};
 
+        let damaged = |what: &str| {
+            Error::new(ErrorKind::InvalidData, format!("sled log fragment: {}", what))
+        };
         let scootable_in_buf = &mut &*in_buf;
         let _ivec_varint = u64::deserialize(scootable_in_buf)
-            .expect("this had to be serialized with an extra length frame");
+            .map_err(|_| damaged("no length frame"))?;
         let _measure = Measure::new(&M.decompress);
-        let out_buf = decode_all(scootable_in_buf).expect(
-            "failed to decompress data. \
-             This is not expected, please open an issue on \
-             https://github.com/spacejam/sled so we can \
-             fix this critical issue ASAP. Thank you :)",
-        );
-
-        Ok(out_buf)
+        let frame = match scootable_in_buf.split_first() {
+            Some((&STORED_PLAIN, plain)) => return Ok(plain.to_vec()),
+            Some((&STORED_ZSTD, frame)) => frame,
+            _ => return Err(damaged("unknown packing")),
+        };
+        let len = match zstd::zstd_safe::get_frame_content_size(frame) {
+            Ok(Some(len)) if len <= MAX_DECOMPRESSED => len,
+            _ => return Err(damaged("bad zstd frame header")),
+        };
+        let len = usize::try_from(len).map_err(|_| damaged("too large"))?;
+        DECOMPRESSOR.with(|d| {
+            let mut d = d.borrow_mut();
+            let decompressor = match &mut *d {
+                Some(decompressor) => decompressor,
+                slot => slot.insert(zstd::bulk::Decompressor::new()?),
+            };
+            decompressor.decompress(frame, len)
+        })
     }
 
     #[cfg(not(feature = "compression"))]

@@ -1,5 +1,5 @@
 #[cfg(feature = "zstd")]
-use zstd::block::{compress, decompress};
+use zstd::bulk::{compress, decompress};
 
 use crate::*;
 
@@ -498,7 +498,11 @@ fn read_snapshot(config: &RunningConfig) -> Result<Option<Snapshot>> {
         let len_expected: u64 =
             u64::from_le_bytes(len_expected_bytes.as_ref().try_into().unwrap());
 
-        decompress(&*buf, usize::try_from(len_expected).unwrap()).unwrap()
+        // listnews: a snapshot that passed its checksum but does not decompress is
+        // reported as corrupt instead of panicking.
+        let len_expected = usize::try_from(len_expected)
+            .map_err(|_| Error::corruption(None))?;
+        decompress(&*buf, len_expected).map_err(|_| Error::corruption(None))?
     } else {
         buf
     };
@@ -517,7 +521,7 @@ fn write_snapshot(config: &RunningConfig, snapshot: &Snapshot) -> Result<()> {
 
     #[cfg(feature = "zstd")]
     let bytes = if config.use_compression {
-        compress(&*raw_bytes, config.compression_factor).unwrap()
+        compress(&*raw_bytes, config.compression_factor)?
     } else {
         raw_bytes
     };
