@@ -348,17 +348,80 @@ pub struct Store {
 
 const PID_FILE: &str = "listnews.pid";
 /// The on-disk format; bumped whenever keys or records change meaning. Format 4 added
-/// compression dictionaries, format 5 overview blocks. A format 3 or 4 store is converted
-/// when opened (its overview entries into blocks; its articles are read as they are), after
-/// which older listnews versions refuse it with the message to rebuild.
-const FORMAT: u32 = 5;
-const CONVERTS_FROM: [u32; 2] = [3, 4];
+/// compression dictionaries, format 5 overview blocks, format 6 a compressed sled log. A
+/// format 3, 4 or 5 store is converted when opened (its index copied into a compressed
+/// database, its overview entries into blocks; its articles are read as they are), after
+/// which older listnews versions cannot open it.
+const FORMAT: u32 = 6;
+const CONVERTS_FROM: [u32; 3] = [3, 4, 5];
 
 /// sled's page cache for a serving process, and for a standalone import (which reads little
 /// back: a smaller cache halves its peak memory for about a tenth of its speed; 200,000
-/// messages peaked at 221-252 MB instead of 446-465 MB).
-const SERVING_CACHE: u64 = 256 << 20;
-const IMPORT_CACHE: u64 = 64 << 20;
+/// messages peaked at 221-252 MB instead of 446-465 MB). sled counts a cached page by its
+/// size in the log, compressed since format 6 (about 1.5 times smaller), so both are about
+/// two thirds of what they were before it. An import of 1,000,000 generated messages
+/// peaked at 361 MB with the old 64 MiB, 327 MB with 48 MiB (322-330 MB uncompressed); 32
+/// MiB gave 310 MB but a larger index (2.35 GB against 2.11) and a slower import.
+const SERVING_CACHE: u64 = 160 << 20;
+const IMPORT_CACHE: u64 = 48 << 20;
+
+/// The store's sled database, and where [`Store::compress_index`] builds and swaps one.
+const INDEX_DIR: &str = "db";
+const INDEX_COPY: &str = "db.compressing";
+const INDEX_OLD: &str = "db.uncompressed";
+
+/// How the store's sled database is opened. Compressed (format 6 on): every logged fragment
+/// of 256 bytes or more is packed with zstd (vendor/sled/LISTNEWS.md); sled keeps its page
+/// cache decompressed, so only writes and reads from disk pay for it. Level -4: importing
+/// 1,000,000 generated messages took 142 s against 137-145 s uncompressed, its index 2.08 GB
+/// against 3.13 GB (level -1: 159 s, 1.86 GB; level 1: 182 s, 1.77 GB).
+const INDEX_LEVEL: i32 = -4;
+
+fn index_config(path: &Path, compressed: bool) -> sled::Config {
+    sled::Config::new()
+        .path(path)
+        .mode(sled::Mode::LowSpace)
+        .use_compression(compressed)
+        .compression_factor(INDEX_LEVEL)
+        // No background flusher: its thread holds the database (and its file lock) for up
+        // to 500 ms after the store is dropped (sled #1289), so a command run right after
+        // an import found the store "in use". Durability does not rest on it: imports
+        // flush when they finish and the writer flushes before answering a delivery.
+        .flush_every_ms(None)
+}
+
+/// Whether the sled database at `index` was made with compression, from the settings file
+/// sled keeps beside it (`use_compression: true`).
+fn compressed_index(index: &Path) -> Result<bool> {
+    match std::fs::read(index.join("conf")) {
+        Ok(conf) => Ok(memchr::memmem::find(&conf, b"use_compression: true").is_some()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(true),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Copies every tree of `db` into a new compressed sled database at `dest`, streamed tree by
+/// tree (a large store is never held in memory); the number of records copied.
+fn copy_index(db: &sled::Db, dest: &Path) -> Result<u64> {
+    let copy = index_config(dest, true).open()?;
+    let records = std::cell::Cell::new(0u64);
+    for (kind, name, items) in db.export() {
+        copy.import(vec![(kind, name, items.inspect(|_| records.set(records.get() + 1)))]);
+    }
+    copy.flush()?;
+    Ok(records.get())
+}
+
+/// Bytes in the files below `dir`.
+fn dir_size(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() { dir_size(&entry.path())? } else { meta.len() };
+    }
+    Ok(total)
+}
 
 impl Store {
     /// Opens (creating if needed) the store in `dir`.
@@ -390,59 +453,51 @@ impl Store {
     }
 
     fn try_open(dir: &Path, cache: u64) -> Result<Store> {
-        let db = sled::Config::new()
-            .path(dir.join("db"))
-            .cache_capacity(cache)
-            .mode(sled::Mode::LowSpace)
-            // No background flusher: its thread holds the database (and its file lock) for up
-            // to 500 ms after the store is dropped (sled #1289), so a command run right after
-            // an import found the store "in use". Durability does not rest on it: imports
-            // flush when they finish and the writer flushes before answering a delivery.
-            .flush_every_ms(None)
-            .open()
-            .map_err(|e| match e {
-                sled::Error::Io(ref io)
-                    if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
-                {
-                    let holder = std::fs::read_to_string(dir.join(PID_FILE))
-                        .ok()
-                        .and_then(|s| s.trim().parse::<u32>().ok())
-                        .map(|pid| format!("PID {pid}"))
-                        .unwrap_or_else(|| "another process".to_string());
-                    StoreError::InUse { path: dir.to_path_buf(), holder }
-                }
-                other => StoreError::Sled(other),
-            })?;
-        std::fs::write(dir.join(PID_FILE), format!("{}\n", std::process::id()))?;
+        let db = Self::open_index(dir, cache)?;
         let tree = db.open_tree("listnews")?;
         let format_key = codec::key(codec::META, b"format");
-        match tree.get(&format_key)? {
-            Some(v) if codec::be_u32(&v) == Some(FORMAT) => {}
-            Some(v) if codec::be_u32(&v).is_some_and(|f| CONVERTS_FROM.contains(&f)) => {
-                let started = std::time::Instant::now();
-                let entries = overview::convert(&tree)?;
-                tree.insert(&format_key, &FORMAT.to_be_bytes())?;
-                tree.flush()?;
-                tracing::info!(
-                    path = %dir.display(),
-                    entries,
-                    secs = started.elapsed().as_secs_f64(),
-                    "store converted to format {FORMAT} (overview entries into blocks)"
-                );
-            }
-            Some(v) => {
-                let found = codec::be_u32(&v).map_or_else(|| "unknown".to_string(), |f| f.to_string());
-                return Err(StoreError::Format { path: dir.to_path_buf(), found, expected: FORMAT });
-            }
-            None if tree.first()?.is_none() => {
-                tree.insert(&format_key, &FORMAT.to_be_bytes())?;
-            }
+        let found = match tree.get(&format_key)? {
+            Some(v) => match codec::be_u32(&v) {
+                Some(f) if f == FORMAT || CONVERTS_FROM.contains(&f) => Some(f),
+                other => {
+                    let found = other.map_or_else(|| "unknown".to_string(), |f| f.to_string());
+                    return Err(StoreError::Format { path: dir.to_path_buf(), found, expected: FORMAT });
+                }
+            },
+            None if tree.first()?.is_none() => None,
             None => {
                 return Err(StoreError::Format {
                     path: dir.to_path_buf(),
                     found: "unversioned".into(),
                     expected: FORMAT,
                 });
+            }
+        };
+        if !compressed_index(&dir.join(INDEX_DIR))? {
+            drop(tree);
+            Self::compress_index(dir, db)?;
+            return Self::try_open(dir, cache);
+        }
+        std::fs::write(dir.join(PID_FILE), format!("{}\n", std::process::id()))?;
+        match found {
+            Some(FORMAT) => {}
+            None => {
+                tree.insert(&format_key, &FORMAT.to_be_bytes())?;
+            }
+            Some(f) => {
+                let started = std::time::Instant::now();
+                // Formats 3 and 4 kept an overview record per article; format 5 needs nothing
+                // more than the compressed index it now has.
+                let entries = if f < 5 { overview::convert(&tree)? } else { 0 };
+                tree.insert(&format_key, &FORMAT.to_be_bytes())?;
+                tree.flush()?;
+                tracing::info!(
+                    path = %dir.display(),
+                    from = f,
+                    entries,
+                    secs = started.elapsed().as_secs_f64(),
+                    "store converted to format {FORMAT}"
+                );
             }
         }
         let tail = tree
@@ -458,6 +513,60 @@ impl Store {
             dicts.add(Dictionary::decode(id, &value)?);
         }
         Ok(Store { db, tree, dir: dir.to_path_buf(), log, dicts: std::sync::Arc::new(dicts) })
+    }
+
+    /// Opens the sled database of the store in `dir`, as it is on disk (compressed or not),
+    /// after finishing or undoing an interrupted [`Store::compress_index`].
+    fn open_index(dir: &Path, cache: u64) -> Result<sled::Db> {
+        let (index, copy, old) = (dir.join(INDEX_DIR), dir.join(INDEX_COPY), dir.join(INDEX_OLD));
+        if copy.exists() && !index.exists() && old.exists() {
+            // Stopped between the two renames: the copy is whole (it is renamed only then).
+            std::fs::rename(&copy, &index)?;
+        } else if copy.exists() {
+            // Stopped while copying: the old index is untouched; copy again.
+            std::fs::remove_dir_all(&copy)?;
+        }
+        if old.exists() && index.exists() {
+            std::fs::remove_dir_all(&old)?;
+        }
+        let compressed = !index.exists() || compressed_index(&index)?;
+        index_config(&index, compressed).cache_capacity(cache).open().map_err(|e| match e {
+            sled::Error::Io(ref io)
+                if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
+            {
+                let holder = std::fs::read_to_string(dir.join(PID_FILE))
+                    .ok()
+                    .and_then(|s| s.trim().parse::<u32>().ok())
+                    .map(|pid| format!("PID {pid}"))
+                    .unwrap_or_else(|| "another process".to_string());
+                StoreError::InUse { path: dir.to_path_buf(), holder }
+            }
+            other => StoreError::Sled(other),
+        })
+    }
+
+    /// Format 6 compresses sled's log; sled cannot change that of a database in place, so an
+    /// older store's index (`old`, open) is copied record by record into a compressed one
+    /// beside it, which then takes its place. The article log is not touched. Interrupted, it
+    /// starts again or finishes at the next open ([`Store::open_index`]).
+    fn compress_index(dir: &Path, old: sled::Db) -> Result<()> {
+        let started = std::time::Instant::now();
+        let (index, copy_dir, old_dir) = (dir.join(INDEX_DIR), dir.join(INDEX_COPY), dir.join(INDEX_OLD));
+        let before = dir_size(&index)?;
+        let records = copy_index(&old, &copy_dir)?;
+        drop(old);
+        std::fs::rename(&index, &old_dir)?;
+        std::fs::rename(&copy_dir, &index)?;
+        std::fs::remove_dir_all(&old_dir)?;
+        tracing::info!(
+            path = %dir.display(),
+            records,
+            mib_before = before >> 20,
+            mib_after = dir_size(&index)? >> 20,
+            secs = started.elapsed().as_secs_f64(),
+            "store index compressed (format 6)"
+        );
+        Ok(())
     }
 
     pub fn dir(&self) -> &Path {
@@ -537,15 +646,7 @@ impl Store {
         }
         self.flush()?;
         std::fs::create_dir_all(dest)?;
-        let copy = sled::Config::new().path(dest.join("db")).mode(sled::Mode::LowSpace).flush_every_ms(None).open()?;
-        // Streamed tree by tree: a large store is never held in memory.
-        let records = std::cell::Cell::new(0u64);
-        for (kind, name, items) in self.db.export() {
-            copy.import(vec![(kind, name, items.inspect(|_| records.set(records.get() + 1)))]);
-        }
-        let records = records.get();
-        copy.flush()?;
-        drop(copy);
+        let records = copy_index(&self.db, &dest.join(INDEX_DIR))?;
         let article_bytes = self.log.copy_to(&dest.join("articles"), self.log.tail())?;
         Ok(BackupSummary { records, article_bytes })
     }
@@ -925,6 +1026,68 @@ mod tests {
                         "{said}"
                     );
                     assert!(said.contains("listnews import --config FILE"), "{said}");
+                }
+            }
+        }
+    }
+
+    /// A format 5 store (sled's log not compressed) is converted when opened: its index
+    /// copied into a compressed database with every record, its format set to 6. A
+    /// conversion stopped while copying starts again; one stopped between its two renames
+    /// is finished.
+    #[test]
+    fn uncompressed_index_is_converted() {
+        let format_key = codec::key(codec::META, b"format");
+        for stopped in ["not", "while copying", "between the renames"] {
+            let dir = tempfile::tempdir().unwrap();
+            let index = dir.path().join(INDEX_DIR);
+            let records: Vec<(sled::IVec, sled::IVec)> = {
+                let store = Store::open(dir.path()).unwrap();
+                store.tree.insert(&format_key, &5u32.to_be_bytes()).unwrap();
+                for i in 0..3000u32 {
+                    let value: Vec<u8> = format!("record {i} ").bytes().cycle().take(40 + (i as usize % 700)).collect();
+                    store.tree.insert(i.to_be_bytes(), value).unwrap();
+                }
+                store.flush().unwrap();
+                // Rewritten the way format 5 kept it: sled's log plain.
+                let plain = dir.path().join("plain");
+                let copy = index_config(&plain, false).open().unwrap();
+                for (kind, name, items) in store.db.export() {
+                    copy.import(vec![(kind, name, items)]);
+                }
+                copy.flush().unwrap();
+                drop(copy);
+                let records = store.tree.iter().map(|r| r.unwrap()).collect();
+                drop(store);
+                std::fs::remove_dir_all(&index).unwrap();
+                std::fs::rename(&plain, &index).unwrap();
+                records
+            };
+            assert!(!compressed_index(&index).unwrap());
+            match stopped {
+                "while copying" => {
+                    std::fs::create_dir(dir.path().join(INDEX_COPY)).unwrap();
+                    std::fs::write(dir.path().join(INDEX_COPY).join("db"), b"half a copy").unwrap();
+                }
+                "between the renames" => {
+                    let old = index_config(&index, false).open().unwrap();
+                    copy_index(&old, &dir.path().join(INDEX_COPY)).unwrap();
+                    drop(old);
+                    std::fs::rename(&index, dir.path().join(INDEX_OLD)).unwrap();
+                }
+                _ => {}
+            }
+            let store = Store::open(dir.path()).unwrap();
+            assert!(compressed_index(&index).unwrap(), "stopped {stopped}");
+            assert!(!dir.path().join(INDEX_COPY).exists() && !dir.path().join(INDEX_OLD).exists());
+            let now: Vec<(sled::IVec, sled::IVec)> = store.tree.iter().map(|r| r.unwrap()).collect();
+            assert_eq!(now.len(), records.len());
+            for ((k, v), (k2, v2)) in now.iter().zip(&records) {
+                assert_eq!(k, k2);
+                if *k == format_key {
+                    assert_eq!(codec::be_u32(v), Some(FORMAT));
+                } else {
+                    assert_eq!(v, v2, "stopped {stopped}");
                 }
             }
         }
