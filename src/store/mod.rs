@@ -358,11 +358,13 @@ const CONVERTS_FROM: [u32; 3] = [3, 4, 5];
 /// sled's page cache for a serving process, and for a standalone import (which reads little
 /// back: a smaller cache halves its peak memory for about a tenth of its speed; 200,000
 /// messages peaked at 221-252 MB instead of 446-465 MB). sled counts a cached page by its
-/// size in the log, compressed since format 6 (about 1.5 times smaller), so both are about
-/// two thirds of what they were before it. An import of 1,000,000 generated messages
+/// size in the log, compressed since format 6. An import of 1,000,000 generated messages
 /// peaked at 361 MB with the old 64 MiB, 327 MB with 48 MiB (322-330 MB uncompressed); 32
-/// MiB gave 310 MB but a larger index (2.35 GB against 2.11) and a slower import.
-const SERVING_CACHE: u64 = 160 << 20;
+/// MiB gave 310 MB but a larger index (2.35 GB against 2.11) and a slower import. Serving
+/// that store under random ARTICLE load, 256 MiB held 641 MB of RSS against format 5's 657
+/// MB, its throughput within this VM's noise of format 5's; with 160 MiB it read 8-12%
+/// slower than format 5 (`bench/results/store-size.md`).
+const SERVING_CACHE: u64 = 256 << 20;
 const IMPORT_CACHE: u64 = 48 << 20;
 
 /// The store's sled database, and where [`Store::compress_index`] builds and swaps one.
