@@ -393,7 +393,7 @@ fn index_config(path: &Path, compressed: bool) -> sled::Config {
 }
 
 /// Whether the sled database at `index` was made with compression, from the settings file
-/// sled keeps beside it (`use_compression: true`).
+/// sled keeps beside it (`use_compression: true`); one not made yet will be.
 fn compressed_index(index: &Path) -> Result<bool> {
     match std::fs::read(index.join("conf")) {
         Ok(conf) => Ok(memchr::memmem::find(&conf, b"use_compression: true").is_some()),
@@ -403,26 +403,16 @@ fn compressed_index(index: &Path) -> Result<bool> {
 }
 
 /// Copies every tree of `db` into a new compressed sled database at `dest`, streamed tree by
-/// tree (a large store is never held in memory); the number of records copied.
-fn copy_index(db: &sled::Db, dest: &Path) -> Result<u64> {
+/// tree (a large store is never held in memory): the number of records copied and the
+/// copy's size on disk.
+fn copy_index(db: &sled::Db, dest: &Path) -> Result<(u64, u64)> {
     let copy = index_config(dest, true).open()?;
     let records = std::cell::Cell::new(0u64);
     for (kind, name, items) in db.export() {
         copy.import(vec![(kind, name, items.inspect(|_| records.set(records.get() + 1)))]);
     }
     copy.flush()?;
-    Ok(records.get())
-}
-
-/// Bytes in the files below `dir`.
-fn dir_size(dir: &Path) -> Result<u64> {
-    let mut total = 0;
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let meta = entry.metadata()?;
-        total += if meta.is_dir() { dir_size(&entry.path())? } else { meta.len() };
-    }
-    Ok(total)
+    Ok((records.get(), copy.size_on_disk()?))
 }
 
 impl Store {
@@ -455,7 +445,7 @@ impl Store {
     }
 
     fn try_open(dir: &Path, cache: u64) -> Result<Store> {
-        let db = Self::open_index(dir, cache)?;
+        let (db, compressed) = Self::open_index(dir, cache)?;
         let tree = db.open_tree("listnews")?;
         let format_key = codec::key(codec::META, b"format");
         let found = match tree.get(&format_key)? {
@@ -475,7 +465,7 @@ impl Store {
                 });
             }
         };
-        if !compressed_index(&dir.join(INDEX_DIR))? {
+        if !compressed {
             drop(tree);
             Self::compress_index(dir, db)?;
             return Self::try_open(dir, cache);
@@ -517,9 +507,9 @@ impl Store {
         Ok(Store { db, tree, dir: dir.to_path_buf(), log, dicts: std::sync::Arc::new(dicts) })
     }
 
-    /// Opens the sled database of the store in `dir`, as it is on disk (compressed or not),
-    /// after finishing or undoing an interrupted [`Store::compress_index`].
-    fn open_index(dir: &Path, cache: u64) -> Result<sled::Db> {
+    /// Opens the sled database of the store in `dir` as it is on disk, after finishing or
+    /// undoing an interrupted [`Store::compress_index`]; and whether it is compressed.
+    fn open_index(dir: &Path, cache: u64) -> Result<(sled::Db, bool)> {
         let (index, copy, old) = (dir.join(INDEX_DIR), dir.join(INDEX_COPY), dir.join(INDEX_OLD));
         if copy.exists() && !index.exists() && old.exists() {
             // Stopped between the two renames: the copy is whole (it is renamed only then).
@@ -531,8 +521,8 @@ impl Store {
         if old.exists() && index.exists() {
             std::fs::remove_dir_all(&old)?;
         }
-        let compressed = !index.exists() || compressed_index(&index)?;
-        index_config(&index, compressed).cache_capacity(cache).open().map_err(|e| match e {
+        let compressed = compressed_index(&index)?;
+        let db = index_config(&index, compressed).cache_capacity(cache).open().map_err(|e| match e {
             sled::Error::Io(ref io)
                 if io.kind() == std::io::ErrorKind::WouldBlock || io.to_string().contains("lock") =>
             {
@@ -544,7 +534,8 @@ impl Store {
                 StoreError::InUse { path: dir.to_path_buf(), holder }
             }
             other => StoreError::Sled(other),
-        })
+        })?;
+        Ok((db, compressed))
     }
 
     /// Format 6 compresses sled's log; sled cannot change that of a database in place, so an
@@ -554,8 +545,8 @@ impl Store {
     fn compress_index(dir: &Path, old: sled::Db) -> Result<()> {
         let started = std::time::Instant::now();
         let (index, copy_dir, old_dir) = (dir.join(INDEX_DIR), dir.join(INDEX_COPY), dir.join(INDEX_OLD));
-        let before = dir_size(&index)?;
-        let records = copy_index(&old, &copy_dir)?;
+        let before = old.size_on_disk()?;
+        let (records, after) = copy_index(&old, &copy_dir)?;
         drop(old);
         std::fs::rename(&index, &old_dir)?;
         std::fs::rename(&copy_dir, &index)?;
@@ -564,7 +555,7 @@ impl Store {
             path = %dir.display(),
             records,
             mib_before = before >> 20,
-            mib_after = dir_size(&index)? >> 20,
+            mib_after = after >> 20,
             secs = started.elapsed().as_secs_f64(),
             "store index compressed (format 6)"
         );
@@ -648,7 +639,7 @@ impl Store {
         }
         self.flush()?;
         std::fs::create_dir_all(dest)?;
-        let records = copy_index(&self.db, &dest.join(INDEX_DIR))?;
+        let (records, _) = copy_index(&self.db, &dest.join(INDEX_DIR))?;
         let article_bytes = self.log.copy_to(&dest.join("articles"), self.log.tail())?;
         Ok(BackupSummary { records, article_bytes })
     }
