@@ -35,6 +35,9 @@ const READ_CHUNK: usize = 4 << 10;
 /// A client that takes no byte of a response for this long is disconnected (it holds response
 /// memory meanwhile).
 pub const WRITE_STALL: Duration = Duration::from_secs(120);
+/// How long a closing session keeps reading (and dropping) what the client still sends; see
+/// [`Session::finish`].
+const LINGER: Duration = Duration::from_secs(2);
 
 /// A framed input line, parsed, or the mark of one that was too long.
 enum Input {
@@ -105,6 +108,16 @@ impl Session {
         let client = self.slot.client;
         self.tally.finish(client, self.state.tls, self.state.user.as_deref(), end);
         let _ = self.stream.shutdown().await;
+        if matches!(end, "shutdown" | "quit" | "idle") {
+            // A lingering close: a socket closed with input unread (commands pipelined
+            // behind the last answer, say) makes the kernel reset the connection and drop
+            // what it has not yet delivered of that answer. The end of our output is marked
+            // (FIN) above; what the client still sends is read and dropped until it closes,
+            // for LINGER at most.
+            let mut sink = [0u8; 1024];
+            let _ =
+                tokio::time::timeout(LINGER, async { while let Ok(1..) = self.stream.read(&mut sink).await {} }).await;
+        }
         if let Err(e) = result {
             tracing::debug!(%client, error = %e, "session ended with an error");
         }
