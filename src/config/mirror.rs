@@ -63,6 +63,8 @@ struct InboxFacts {
     address: Option<String>,
     list_id: Option<String>,
     description: Option<String>,
+    /// No message found to name the list by (an epoch being cloned, say): the list waits.
+    unnamed_yet: bool,
 }
 
 /// The inboxes of a mirror: directory name -> inbox folder, from the manifest when there is
@@ -144,17 +146,20 @@ fn facts(inbox: &Path, dir: &str, described: &HashMap<String, String>) -> InboxF
         .or_else(|| described.get(&format!("/{dir}/git/0.git")).and_then(|d| useful(d)))
         .or_else(|| std::fs::read_to_string(inbox.join("git/0.git/description")).ok().and_then(|d| useful(&d)));
     if facts.list_id.is_none() && facts.address.is_none() && facts.newsgroup.is_none() {
-        facts.list_id = newest_list_id(inbox);
+        match newest_list_id(inbox) {
+            Some(list_id) => facts.list_id = list_id,
+            None => facts.unnamed_yet = true,
+        }
     }
     facts
 }
 
-/// The List-Id of the newest message of the inbox's last epoch.
-fn newest_list_id(inbox: &Path) -> Option<String> {
+/// The List-Id of the newest message of the inbox's last epoch; `None` when there is no
+/// message to read yet.
+fn newest_list_id(inbox: &Path) -> Option<Option<String>> {
     let epoch = crate::import::public_inbox::inbox_epochs(inbox).pop()?;
     let raw = crate::import::public_inbox::newest_message(&epoch)?;
-    let msg = crate::import::message::Message::parse(&raw).ok()?;
-    msg.list_ids.into_iter().next()
+    Some(crate::import::message::Message::parse(&raw).ok().and_then(|msg| msg.list_ids.into_iter().next()))
 }
 
 /// `selinux@vger.kernel.org` -> `org.kernel.vger.selinux`.
@@ -195,6 +200,12 @@ pub fn groups(mirror: &MirrorConfig, known: &[GroupConfig]) -> Result<Vec<GroupC
             continue;
         }
         let facts = facts(&path, &dir, described.get_or_insert_with(|| manifest(&mirror.path)));
+        if facts.unnamed_yet && over.name.is_none() && over.list_id.is_none() && over.address.is_none() {
+            // Nothing names it yet (no inbox config and no message: a list being cloned).
+            // Named now it would keep the folder's name for good; the next rescan looks
+            // again.
+            continue;
+        }
         let list_id = over.list_id.clone().or(facts.list_id);
         let address =
             over.address.clone().or(facts.address).or_else(|| list_id.as_deref().and_then(address_from_list_id));
