@@ -149,6 +149,9 @@ pub fn read_blob(path: &Path, blob: gix::ObjectId) -> Result<Vec<u8>, ImportErro
         }
         let Some((_, repo)) = cell.as_ref() else { unreachable!("set above") };
         let object = repo.find_object(blob).map_err(|e| git_err(path, e))?;
-        Ok(object.detach().data)
+        // A copy of exactly its length: the object's buffer is the one gix resolved its
+        // deltas in (room for the base and the result), which goes back to gix's free list
+        // for the next blob instead of sitting in the import's window.
+        Ok(object.data.clone())
     })
 }
