@@ -713,7 +713,7 @@ impl PageCache {
         };
 
         // now we read it back in
-        pc.load_snapshot(&snapshot)?;
+        pc.load_snapshot(snapshot)?;
 
         #[cfg(feature = "testing")]
         {
@@ -2110,23 +2110,18 @@ impl PageCache {
         }
     }
 
-    fn load_snapshot(&mut self, snapshot: &Snapshot) -> Result<()> {
+    fn load_snapshot(&mut self, snapshot: Snapshot) -> Result<()> {
         let next_pid_to_allocate = snapshot.pt.len() as PageId;
 
         self.next_pid_to_allocate = Mutex::new(next_pid_to_allocate);
 
         debug!("load_snapshot loading pages from 0..{}", next_pid_to_allocate);
-        for pid in 0..next_pid_to_allocate {
-            let state = if let Some(state) =
-                snapshot.pt.get(usize::try_from(pid).unwrap())
-            {
-                state
-            } else {
-                panic!(
-                    "load_snapshot pid {} not found, despite being below the max pid {}",
-                    pid, next_pid_to_allocate
-                );
-            };
+        // listnews: the snapshot is consumed page by page, so each page's
+        // fragment list is freed as its page-table entry is made instead of
+        // both being held until the end.
+        for (pid, state) in snapshot.pt.into_iter().enumerate() {
+            let pid = pid as PageId;
+            let state = &state;
 
             trace!("load_snapshot pid {} {:?}", pid, state);
 
