@@ -849,6 +849,53 @@ fn release_freed_memory() {
     }
 }
 
+/// How long jemalloc keeps pages an import freed before handing them back (its default, which
+/// the server keeps, is ten seconds). An import frees its messages' buffers as fast as it
+/// reads them: a 1,000,000-message import peaked at 327.7 MB with the default and 306.7 MB
+/// with one second, as fast (226.7 s and 165.0 s, one run each in the same hour).
+const IMPORT_DECAY_MS: isize = 1_000;
+
+/// Makes jemalloc hand freed pages back within [`IMPORT_DECAY_MS`], in the arenas there are
+/// and in those made later. Nothing happens under another allocator.
+fn decay_freed_memory_sooner() {
+    let ms: isize = IMPORT_DECAY_MS;
+    let set = |name: &std::ffi::CStr| {
+        // SAFETY: "arenas.dirty_decay_ms" and "arena.<i>.dirty_decay_ms" take an ssize_t,
+        // given by pointer and length and read only; nothing is read back (null old value).
+        // Errors (an arena not made yet) are ignored: this is an optimisation.
+        unsafe {
+            tikv_jemalloc_sys::mallctl(
+                name.as_ptr(),
+                std::ptr::null_mut(),
+                std::ptr::null_mut(),
+                (&ms as *const isize).cast_mut().cast(),
+                std::mem::size_of::<isize>(),
+            );
+        }
+    };
+    set(c"arenas.dirty_decay_ms");
+    let mut arenas: u32 = 0;
+    let mut len = std::mem::size_of::<u32>();
+    // SAFETY: "arenas.narenas" writes an unsigned int into `arenas`, whose size `len` gives.
+    let read = unsafe {
+        tikv_jemalloc_sys::mallctl(
+            c"arenas.narenas".as_ptr(),
+            (&mut arenas as *mut u32).cast(),
+            &mut len,
+            std::ptr::null_mut(),
+            0,
+        )
+    };
+    if read != 0 {
+        return;
+    }
+    for i in 0..arenas {
+        if let Ok(name) = std::ffi::CString::new(format!("arena.{i}.dirty_decay_ms")) {
+            set(&name);
+        }
+    }
+}
+
 /// Runs a whole import and prints its summary: the `listnews import` command.
 pub fn run(
     config: &Config,
@@ -857,6 +904,7 @@ pub fn run(
     format: mbox::MboxFormat,
     progress: bool,
 ) -> Result<ImportStats, ImportError> {
+    decay_freed_memory_sooner();
     let store = Store::open_for_import(&config.server.data_dir)?;
     let started = Instant::now();
     let mut importer = Importer::new(&store, config, group)?;
