@@ -851,8 +851,8 @@ fn release_freed_memory() {
 
 /// How long jemalloc keeps pages an import freed before handing them back (its default, which
 /// the server keeps, is ten seconds). An import frees its messages' buffers as fast as it
-/// reads them: a 1,000,000-message import peaked at 327.7 MB with the default and 306.7 MB
-/// with one second, as fast (226.7 s and 165.0 s, one run each in the same hour).
+/// reads them: a 1,000,000-message import peaked at 327.7 MB with the default and 305.6 MB
+/// with this (226.7 s and 188.4 s, one run each in the same hour; bench/results/store-size.md).
 const IMPORT_DECAY_MS: isize = 1_000;
 
 /// Makes jemalloc hand freed pages back within [`IMPORT_DECAY_MS`], in the arenas there are
