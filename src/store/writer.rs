@@ -573,5 +573,12 @@ fn apply(store: &Store, writes: &Pending, log: Option<(Tail, Vec<u8>)>) -> Resul
     if let Some(end) = tail {
         store.log.committed(end);
     }
+    // sled moves live pages out of a mostly dead stretch of its log only when asked, and only
+    // its background flusher asked, which listnews does not run: a selinux import left its
+    // index at 39-40 MB holding 10 MB of live pages, a 1,000,000-message import at 2.1 GB.
+    // As many pages as this batch wrote records, so that cleaning keeps pace with writing
+    // (here, on the apply thread: cleaning from the importing thread beside it was slower,
+    // 325 s against 283 s for 1,000,000 messages).
+    store.db.clean_log(writes.len())?;
     Ok(())
 }

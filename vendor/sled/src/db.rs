@@ -421,6 +421,18 @@ impl Db {
         Ok(hasher.finalize())
     }
 
+    /// listnews: rewrites pages out of log segments that sled has marked for
+    /// cleaning (less than half live), at most `max_pages` of them; returns how
+    /// many were rewritten. sled does this only from its background flusher,
+    /// which listnews does not run (see LISTNEWS.md).
+    pub fn clean_log(&self, max_pages: usize) -> Result<usize> {
+        let mut done = 0;
+        while done < max_pages && self.context.pagecache.attempt_gc()? {
+            done += 1;
+        }
+        Ok(done)
+    }
+
     /// Returns the on-disk size of the storage files
     /// for this database.
     pub fn size_on_disk(&self) -> Result<u64> {
