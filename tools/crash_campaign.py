@@ -215,7 +215,9 @@ def main():
   ended identical to the uninterrupted import (LISTGROUP and OVER of every group, and the body
   of every article fetched by Message-ID). The import trains its compression dictionaries at
   about 1,000 and 10,000 articles, the second beside the import, so kill points fall before,
-  during and after a training.
+  during and after a training; and it has sled move live pages out of its log's mostly dead
+  segments after every batch (which leaves its index at under half the size it has without),
+  so they also fall while pages are being moved.
 - **Server during deliveries**: {a.points} runs of {a.deliveries} `listnews deliver` processes (8 at
   a time), the server SIGKILLed after a random number of them had started: deliveries that
   exited 0 and were missing after the restart: **{lost}**; runs complete with every message
