@@ -602,7 +602,8 @@ impl Node {
         } else if self.data.is_index() {
             256
         } else {
-            16
+            // listnews: 32 instead of 16 (LISTNEWS.md, item 9).
+            32
         };
 
         let size_checks = self.data.len() > threshold;
