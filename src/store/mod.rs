@@ -376,7 +376,7 @@ const INDEX_OLD: &str = "db.uncompressed";
 /// of 256 bytes or more is packed with zstd (vendor/sled/LISTNEWS.md); sled keeps its page
 /// cache decompressed, so only writes and reads from disk pay for it. Level 1, with the log
 /// cleaned as it is written (`clean_log` in writer.rs): the selinux index 13.7-14.3 MB
-/// against 17.4-18.0 at level -4 (leaves of 16 entries then), its import 4.6-4.9 s against 4.4-4.5; 1,000,000 generated
+/// against 17.4-18.0 at level -4, its import 4.6-4.9 s against 4.4-4.5; 1,000,000 generated
 /// messages 442 MB against 576 MB, 303 s against 283 s (one import each). The level is not
 /// kept in the database: stores written at another read the same.
 const INDEX_LEVEL: i32 = 1;

@@ -602,8 +602,7 @@ impl Node {
         } else if self.data.is_index() {
             256
         } else {
-            // listnews: 32 instead of 16 (LISTNEWS.md, item 9).
-            32
+            16
         };
 
         let size_checks = self.data.len() > threshold;
