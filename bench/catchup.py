@@ -33,7 +33,7 @@ def main():
     run.sh("cargo", "build", "--profile", "profiling", "--features", "bench", "-q", cwd=run.ROOT)
     bin_dir = os.path.join(run.ROOT, "target/profiling")
     up = run.Listnews(bin_dir, os.path.join(WORK, "upstream"), UP, name="upstream")
-    up.load(a.epoch, 1)
+    up.load(a.epoch)
     up.start()
     try:
         want = group(UP)

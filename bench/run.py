@@ -42,6 +42,11 @@ SCENARIOS = [
 ]
 
 
+# How the chart names the INN rows, so that it says how each was fed and served.
+CHART_NAMES = {"inn": "inn (innd, TAKETHIS feed)", "inn-rnews": "inn-rnews (rnews feed)",
+               "inn-nodelay": "inn-nodelay (TCP_NODELAY shim)"}
+
+
 def sh(*args, **kw):
     return subprocess.run(args, check=True, capture_output=True, text=True, **kw).stdout
 
@@ -103,23 +108,19 @@ class Listnews:
         self.cfg = os.path.join(self.dir, "listnews.toml")
         self.port = port or PORTS[self.name]
 
-    def load(self, epoch, runs):
-        rates, peaks = [], []
-        for _ in range(runs):
-            shutil.rmtree(self.dir, ignore_errors=True)
-            os.makedirs(self.dir)
-            with open(self.cfg, "w") as f:
-                f.write(f'[server]\nlisten = ["127.0.0.1:{self.port}"]\nhostname = "bench.example"\n'
-                        f'data_dir = "data"\nmax_connections = 100000\nmax_connections_per_ip = 100000\n\n'
-                        f'[[group]]\nname = "{GROUP}"\nlist_id = "selinux.vger.kernel.org"\n')
-            t = time.perf_counter()
-            out, peak = sh_peak(self.bin, "import", "--config", self.cfg, "--group", GROUP, epoch)
-            secs = time.perf_counter() - t
-            n = int(out.split("read ")[1].split()[0])
-            rates.append(n / secs)
-            peaks.append(peak)
-        return {"msgs_per_s": statistics.median(rates), "store_bytes": du(os.path.join(self.dir, "data")), "runs": runs,
-                "peak_rss_mb": statistics.median(peaks)}
+    def load(self, epoch):
+        """One import from empty: {msgs_per_s, store_bytes, peak_rss_mb}."""
+        shutil.rmtree(self.dir, ignore_errors=True)
+        os.makedirs(self.dir)
+        with open(self.cfg, "w") as f:
+            f.write(f'[server]\nlisten = ["127.0.0.1:{self.port}"]\nhostname = "bench.example"\n'
+                    f'data_dir = "data"\nmax_connections = 100000\nmax_connections_per_ip = 100000\n\n'
+                    f'[[group]]\nname = "{GROUP}"\nlist_id = "selinux.vger.kernel.org"\n')
+        t = time.perf_counter()
+        out, peak = sh_peak(self.bin, "import", "--config", self.cfg, "--group", GROUP, epoch)
+        secs = time.perf_counter() - t
+        n = int(out.split("read ")[1].split()[0])
+        return {"msgs_per_s": n / secs, "store_bytes": du(os.path.join(self.dir, "data")), "peak_rss_mb": peak}
 
     def start(self):
         t = time.perf_counter()
@@ -142,14 +143,15 @@ class Peer:
         self.base, _, self.variant = name.partition("-")
         self.script = os.path.join(ROOT, "bench/peers", f"{self.base if self.variant in ('nodelay', 'rnews') else name}.sh")
 
-    def load(self, epoch, runs):
+    def load(self, epoch):
+        """One load from empty: {msgs_per_s, store_bytes}; None for a peer that loads nothing."""
         if self.variant == "nodelay":
             return None
         feed = ["rnews" if self.variant == "rnews" else "takethis"] if self.base == "inn" else []
         out = kv(sh("bash", self.script, "load", epoch, GROUP, os.path.join(WORK, self.name), *feed,
                     env={**os.environ, "NNTP_BENCH": os.path.join(self.bin_dir, "nntp-bench")}))
         secs = float(out["import_seconds"])
-        return {"msgs_per_s": int(out["messages"]) / secs, "store_bytes": int(out["store_bytes"]), "runs": 1}
+        return {"msgs_per_s": int(out["messages"]) / secs, "store_bytes": int(out["store_bytes"])}
 
     def start(self):
         t = time.perf_counter()
@@ -236,18 +238,30 @@ def main():
         servers.append(Listnews(os.path.abspath(a.baseline), name="listnews-base"))
     results = {srv.name: {} for srv in servers}
     messages = None
-    # Loading and start-up: one server at a time (each is alone on the machine then).
-    # Import-only peers load first: every INN load starts from an empty INN, and the store that
-    # inn and inn-nodelay serve must be the TAKETHIS-fed one.
-    for srv in sorted(servers, key=lambda srv: srv.name not in IMPORT_ONLY):
-        print(f"{srv.name}: loading", file=sys.stderr)
-        load = srv.load(a.epoch, a.runs)
+    # Loading: one server at a time (each alone on the machine then), every server once per
+    # round and --runs rounds, so that the imports share the machine's noisy spells as the
+    # serving scenarios do (INN's TAKETHIS feed varied from 1,575 to 2,782 messages/s between
+    # two runs of the same hour). Import-only peers load first in each round: every INN load
+    # starts from an empty INN, and the store that inn and inn-nodelay serve must be the
+    # TAKETHIS-fed one. Each server's figures are the medians of its rounds; its store is the
+    # last round's.
+    order = sorted(servers, key=lambda srv: srv.name not in IMPORT_ONLY)
+    loads = {srv.name: [] for srv in servers}
+    for run in range(a.runs):
+        for srv in order:
+            print(f"{srv.name}: loading ({run + 1} of {a.runs})", file=sys.stderr)
+            load = srv.load(a.epoch)
+            if load:
+                loads[srv.name].append(load)
+    for srv in order:
         r = results[srv.name]
-        if load:
-            r["import"] = {"msgs_per_s": load["msgs_per_s"]}
-            r["store"] = {"ratio": load["store_bytes"] / raw}
-            if "peak_rss_mb" in load:
-                r["import-rss"] = {"mb": load["peak_rss_mb"]}
+        if loads[srv.name]:
+            rounds = loads[srv.name]
+            r["import"] = {"msgs_per_s": statistics.median(x["msgs_per_s"] for x in rounds),
+                           "samples": [x["msgs_per_s"] for x in rounds]}
+            r["store"] = {"ratio": rounds[-1]["store_bytes"] / raw}
+            if "peak_rss_mb" in rounds[0]:
+                r["import-rss"] = {"mb": statistics.median(x["peak_rss_mb"] for x in rounds)}
         if srv.name not in IMPORT_ONLY:
             r["startup"] = {"seconds": statistics.median(startup_seconds(srv, a.runs))}
     servers = [srv for srv in servers if srv.name not in IMPORT_ONLY]
@@ -312,7 +326,7 @@ def write(results, raw, a):
     peers = [n for n in names if n != "listnews"]
     lines = [f"# listnews against its peers ({time.strftime('%Y-%m-%d', time.gmtime())})", "",
              f"Machine: {machine()}. Archive: the selinux public-inbox epoch ({raw / 1048576:.1f} MiB of raw mail).",
-             f"Medians of {a.runs} runs (peers' imports: one run each); within each run the servers are measured in "
+             f"Medians of {a.runs} runs, imports included; within each run the servers are measured (and loaded) in "
              "turn. Client: nntp-bench on the same machine, loopback. Regenerate with `bench/run.py`.", "",
              "| " + " | ".join(["measure", *names, *(f"listnews / {p}" for p in peers)]) + " |",
              "|---" * (1 + len(names) + len(peers)) + "|"]
@@ -351,7 +365,7 @@ def write(results, raw, a):
         for ax, (key, label, field, higher_better) in zip(axes, keys):
             shown = [n for n in names if results[n].get(key, {}).get(field)]
             vals = [results[n][key][field] for n in shown]
-            ax.barh(shown, vals, color=["#2b7bba" if n == "listnews" else "#999999" for n in shown])
+            ax.barh([CHART_NAMES.get(n, n) for n in shown], vals, color=["#2b7bba" if n == "listnews" else "#999999" for n in shown])
             # Log scale (the figures span up to five orders of magnitude), with room on the left
             # so that the smallest bar still shows, and each bar labelled with its figure.
             ax.set_xscale("log")
@@ -364,7 +378,7 @@ def write(results, raw, a):
             ax.set_title(label + ("" if higher_better else " — lower is better"), fontsize=9, loc="left")
             ax.tick_params(labelsize=8)
         fig.suptitle(f"listnews vs peers — {machine()}", fontsize=9)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, 0, 1, 0.985))
         fig.savefig(os.path.join(out_dir, "chart.png"), dpi=110)
     except ImportError:
         print("matplotlib missing (pip install matplotlib): no chart", file=sys.stderr)
