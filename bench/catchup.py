@@ -8,7 +8,7 @@ Imports the epoch into an upstream listnews, starts it, then starts a replica (`
 GROUP answer equals the upstream's, --runs times (a fresh replica store each time). Prints
 the medians and the pull rate.
 """
-import argparse, os, shutil, socket, statistics, subprocess, sys, time
+import argparse, os, socket, statistics, subprocess, sys, time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run  # noqa: E402
@@ -40,12 +40,9 @@ def main():
         times = []
         for r in range(a.runs):
             rep = run.Listnews(bin_dir, os.path.join(WORK, "replica"), REP, name="replica")
-            shutil.rmtree(rep.dir, ignore_errors=True)
-            os.makedirs(rep.dir)
-            with open(rep.cfg, "w") as f:
-                f.write(f'[server]\nlisten = ["127.0.0.1:{REP}"]\nhostname = "replica.example"\ndata_dir = "data"\n'
-                        f'watch_interval_secs = 0.5\n\n[[group]]\nname = "{run.GROUP}"\n'
-                        f'pull = "nntp://127.0.0.1:{UP}/{run.GROUP}"\nreplica = true\n')
+            rep.reset(f'[server]\nlisten = ["127.0.0.1:{REP}"]\nhostname = "replica.example"\ndata_dir = "data"\n'
+                      f'watch_interval_secs = 0.5\n\n[[group]]\nname = "{run.GROUP}"\n'
+                      f'pull = "nntp://127.0.0.1:{UP}/{run.GROUP}"\nreplica = true\n')
             t = time.perf_counter()
             rep.start()
             while group(REP) != want:

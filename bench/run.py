@@ -108,14 +108,18 @@ class Listnews:
         self.cfg = os.path.join(self.dir, "listnews.toml")
         self.port = port or PORTS[self.name]
 
-    def load(self, epoch):
-        """One import from empty: {msgs_per_s, store_bytes, peak_rss_mb}."""
+    def reset(self, config):
+        """Empties the server's folder and writes `config` as its configuration."""
         shutil.rmtree(self.dir, ignore_errors=True)
         os.makedirs(self.dir)
         with open(self.cfg, "w") as f:
-            f.write(f'[server]\nlisten = ["127.0.0.1:{self.port}"]\nhostname = "bench.example"\n'
-                    f'data_dir = "data"\nmax_connections = 100000\nmax_connections_per_ip = 100000\n\n'
-                    f'[[group]]\nname = "{GROUP}"\nlist_id = "selinux.vger.kernel.org"\n')
+            f.write(config)
+
+    def load(self, epoch):
+        """One import from empty: {msgs_per_s, store_bytes, peak_rss_mb}."""
+        self.reset(f'[server]\nlisten = ["127.0.0.1:{self.port}"]\nhostname = "bench.example"\n'
+                   f'data_dir = "data"\nmax_connections = 100000\nmax_connections_per_ip = 100000\n\n'
+                   f'[[group]]\nname = "{GROUP}"\nlist_id = "selinux.vger.kernel.org"\n')
         t = time.perf_counter()
         out, peak = sh_peak(self.bin, "import", "--config", self.cfg, "--group", GROUP, epoch)
         secs = time.perf_counter() - t
