@@ -135,7 +135,27 @@ pub struct Dns {
 
 impl Dns {
     pub fn start(txt: &[(&str, &str)]) -> Dns {
-        let port = std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        // dnsmasq serves UDP and TCP on its port, and exits if either is taken: a port free for
+        // UDP a moment ago can be a test server's TCP port by now. So it is started again on
+        // another port when it exits before answering.
+        for _ in 0..5 {
+            if let Some(dns) = Self::try_start(txt) {
+                return dns;
+            }
+        }
+        panic!("dnsmasq did not answer (five ports tried)");
+    }
+
+    /// dnsmasq on a port free for both UDP and TCP when chosen; None when it exits before
+    /// answering (its port taken meanwhile).
+    fn try_start(txt: &[(&str, &str)]) -> Option<Dns> {
+        let port = loop {
+            let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = tcp.local_addr().unwrap().port();
+            if std::net::UdpSocket::bind(("127.0.0.1", port)).is_ok() {
+                break port;
+            }
+        };
         // Debian puts it in /usr/sbin, which not every PATH holds.
         let program = if Path::new("/usr/sbin/dnsmasq").exists() { "/usr/sbin/dnsmasq" } else { "dnsmasq" };
         let mut cmd = Command::new(program);
@@ -158,19 +178,22 @@ impl Dns {
             .stderr(Stdio::null())
             .spawn()
             .expect("dnsmasq (dnsmasq-base; the README's test command installs it)");
-        let dns = Dns { child, port };
-        // Up once it answers a query.
+        let mut dns = Dns { child, port };
+        // Up once it answers a query; given up on if it exits first.
         let query = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x01a\x07example\x00\x00\x10\x00\x01";
         let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         sock.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
-        assert!(
-            wait_until(10, || {
-                let _ = sock.send_to(query, ("127.0.0.1", port));
-                sock.recv(&mut [0u8; 512]).is_ok()
-            }),
-            "dnsmasq did not answer"
-        );
-        dns
+        let mut exited = false;
+        let answered = wait_until(10, || {
+            if dns.child.try_wait().ok().flatten().is_some() {
+                exited = true;
+                return true;
+            }
+            let _ = sock.send_to(query, ("127.0.0.1", port));
+            sock.recv(&mut [0u8; 512]).is_ok()
+        });
+        assert!(answered, "dnsmasq did not answer within 10 s");
+        (!exited).then_some(dns)
     }
 }
 
