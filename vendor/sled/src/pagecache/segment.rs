@@ -110,16 +110,11 @@ impl SegmentCleaner {
         // next one; sled returned None there, ending a cleaning pass while
         // other segments still waited.
         loop {
-            let offset = {
-                let (offset, pids) = inner.iter_mut().next()?;
-                if !pids.is_empty() {
-                    let pid = pids.iter().next().copied().unwrap();
-                    pids.remove(&pid);
-                    return Some((pid, *offset));
-                }
-                *offset
-            };
-            inner.remove(&offset);
+            let mut first = inner.first_entry()?;
+            if let Some(pid) = first.get_mut().pop_first() {
+                return Some((pid, *first.key()));
+            }
+            first.remove();
         }
     }
 
