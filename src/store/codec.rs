@@ -11,8 +11,8 @@ pub const GROUP_NAME: u8 = b'g'; // g gid -> name
 pub const OVERVIEW: u8 = b'O'; // O gid num -> overview entry (formats 3 and 4; converted to blocks)
 pub const OVERVIEW_BLOCK: u8 = b'V'; // V gid block -> overview block (see overview.rs)
 pub const ARTICLE: u8 = b'A'; // A aid -> ArticleMeta
-pub const MESSAGE_ID: u8 = b'M'; // M msgid -> MsgIdEntry
-pub const THREAD: u8 = b'T'; // T msgid -> ThreadNode
+pub const MESSAGE_ID: u8 = b'M'; // M msgid -> IdRecord (Message-ID entry, thread node)
+pub const THREAD: u8 = b'T'; // T msgid -> ThreadNode (formats 3-6; merged into M by format 7)
 pub const CHILD: u8 = b'C'; // C parent \0 child -> ()
 pub const ARRIVAL: u8 = b'N'; // N time aid -> ()
 pub const REJECT: u8 = b'R'; // R source \0 position -> Reject
@@ -98,7 +98,7 @@ impl<'a> Reader<'a> {
     pub fn new(buf: &'a [u8]) -> Self {
         Reader { buf, pos: 0 }
     }
-    fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
+    pub fn take(&mut self, n: usize) -> Result<&'a [u8], StoreError> {
         let end =
             self.pos.checked_add(n).filter(|&e| e <= self.buf.len()).ok_or(StoreError::Corrupt("short record"))?;
         let s = &self.buf[self.pos..end];

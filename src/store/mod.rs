@@ -233,6 +233,8 @@ pub struct MsgIdEntry {
 }
 
 impl MsgIdEntry {
+    /// The record as formats up to 6 kept it under `M id` (tests build such stores).
+    #[cfg(test)]
     fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
         w.u64(self.aid).raw(&self.content_hash);
@@ -243,6 +245,145 @@ impl MsgIdEntry {
         let aid = r.u64()?;
         let hash: [u8; 16] = r.rest().try_into().map_err(|_| StoreError::Corrupt("msgid entry"))?;
         Ok(MsgIdEntry { aid, content_hash: hash })
+    }
+}
+
+/// Everything the store keeps under one message-id (format 7 on, the record `M id`): the
+/// article that holds it, once one was stored, and its place in the thread graph, once it
+/// was stored or referenced. Formats up to 6 kept these as two records (`M id` and
+/// `T id`), which cost every message two random places in sled's tree instead of one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct IdRecord {
+    pub entry: Option<MsgIdEntry>,
+    pub thread: Option<ThreadNode>,
+}
+
+/// [`IdRecord`]'s first byte.
+const ID_ENTRY: u8 = 1;
+const ID_THREAD: u8 = 2;
+/// The thread node's article is the entry's, not written again.
+const ID_SAME_AID: u8 = 4;
+
+impl IdRecord {
+    pub(crate) fn encode(&self) -> Vec<u8> {
+        let mut w = Writer::default();
+        let same = matches!((&self.entry, &self.thread), (Some(e), Some(t)) if e.aid == t.aid);
+        let mut flags = 0;
+        if self.entry.is_some() {
+            flags |= ID_ENTRY;
+        }
+        if self.thread.is_some() {
+            flags |= ID_THREAD;
+        }
+        if same {
+            flags |= ID_SAME_AID;
+        }
+        w.u8(flags);
+        if let Some(e) = &self.entry {
+            w.u64(e.aid).raw(&e.content_hash);
+        }
+        if let Some(t) = &self.thread {
+            if !same {
+                w.u64(t.aid);
+            }
+            t.encode_links(&mut w);
+        }
+        w.0
+    }
+
+    pub(crate) fn decode(b: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(b);
+        let flags = r.u8()?;
+        let both = ID_ENTRY | ID_THREAD;
+        if flags & both == 0 || flags & !(both | ID_SAME_AID) != 0 || (flags & ID_SAME_AID != 0 && flags & both != both)
+        {
+            return Err(StoreError::Corrupt("message-id record"));
+        }
+        let entry = if flags & ID_ENTRY != 0 {
+            let aid = r.u64()?;
+            let hash = r.take(16)?.try_into().map_err(|_| StoreError::Corrupt("message-id record"))?;
+            Some(MsgIdEntry { aid, content_hash: hash })
+        } else {
+            None
+        };
+        let thread = if flags & ID_THREAD != 0 {
+            let aid = match &entry {
+                Some(e) if flags & ID_SAME_AID != 0 => e.aid,
+                _ => r.u64()?,
+            };
+            Some(ThreadNode::decode_links(&mut r, aid)?)
+        } else {
+            None
+        };
+        if !r.rest().is_empty() {
+            return Err(StoreError::Corrupt("message-id record"));
+        }
+        Ok(IdRecord { entry, thread })
+    }
+}
+
+/// Format 7: every thread node (`T id`, formats up to 6) moved into the record under
+/// `M id`, then every Message-ID entry that had none rewritten as an [`IdRecord`]. Each step
+/// of up to 10,000 ids is one sled batch that writes the new records and removes the old
+/// ones, so a conversion stopped half way goes on where it was: while a `T id` is left, its
+/// `M id` is still in the old form (24 bytes, the first 0, which no [`IdRecord`] is).
+/// Returns the records rewritten.
+fn merge_id_records(db: &sled::Db, tree: &sled::Tree) -> Result<u64> {
+    const STEP: usize = 10_000;
+    fn is_old_entry(v: &[u8]) -> bool {
+        v.len() == 24 && v[0] == 0
+    }
+    let mut rewritten = 0u64;
+    loop {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for item in tree.scan_prefix([codec::THREAD]).take(STEP) {
+            let (key, value) = item?;
+            let id_key = codec::key(codec::MESSAGE_ID, &key[1..]);
+            let entry = match tree.get(&id_key)? {
+                Some(v) if is_old_entry(&v) => Some(MsgIdEntry::decode(&v)?),
+                Some(v) => IdRecord::decode(&v)?.entry,
+                None => None,
+            };
+            batch.insert(id_key, IdRecord { entry, thread: Some(ThreadNode::decode(&value)?) }.encode());
+            batch.remove(key);
+            n += 1;
+        }
+        if n == 0 {
+            break;
+        }
+        tree.apply_batch(batch)?;
+        db.clean_log(2 * n)?;
+        rewritten += n as u64;
+    }
+    let mut from = vec![codec::MESSAGE_ID];
+    loop {
+        let mut batch = sled::Batch::default();
+        let (mut n, mut seen, mut last) = (0u64, 0, None);
+        for item in
+            tree.range(from.clone()..).take_while(|i| i.as_ref().map_or(true, |(k, _)| k[0] == codec::MESSAGE_ID))
+        {
+            let (key, value) = item?;
+            if is_old_entry(&value) {
+                batch.insert(key.clone(), IdRecord { entry: Some(MsgIdEntry::decode(&value)?), thread: None }.encode());
+                n += 1;
+            }
+            seen += 1;
+            last = Some(key);
+            if seen == STEP {
+                break;
+            }
+        }
+        tree.apply_batch(batch)?;
+        db.clean_log(n as usize)?;
+        rewritten += n;
+        match last {
+            Some(key) if seen == STEP => {
+                from = key.to_vec();
+                from.push(0);
+            }
+            _ => return Ok(rewritten),
+        }
     }
 }
 
@@ -329,6 +470,7 @@ pub fn decode_any_record(data: &[u8]) -> usize {
     decoded += usize::from(Checkpoint::decode(data).is_ok());
     decoded += usize::from(Reject::decode(data).is_ok());
     decoded += usize::from(ThreadNode::decode(data).is_ok());
+    decoded += usize::from(IdRecord::decode(data).is_ok());
     decoded += usize::from(Tail::decode(data).is_some());
     decoded += usize::from(overview::table(3, data).is_ok());
     decoded += usize::from(overview::entries(3, data).is_ok());
@@ -348,12 +490,14 @@ pub struct Store {
 
 const PID_FILE: &str = "listnews.pid";
 /// The on-disk format; bumped whenever keys or records change meaning. Format 4 added
-/// compression dictionaries, format 5 overview blocks, format 6 a compressed sled log. A
-/// format 3, 4 or 5 store is converted when opened (its index copied into a compressed
-/// database, its overview entries into blocks; its articles are read as they are), after
-/// which older listnews versions cannot open it.
-const FORMAT: u32 = 6;
-const CONVERTS_FROM: [u32; 3] = [3, 4, 5];
+/// compression dictionaries, format 5 overview blocks, format 6 a compressed sled log,
+/// format 7 one record per message-id ([`IdRecord`]: the Message-ID entry and the thread
+/// node together). A format 3 to 6 store is converted when opened (its index copied into a
+/// compressed database, its overview entries into blocks, its thread nodes into the
+/// Message-ID records; its articles are read as they are), after which older listnews
+/// versions cannot open it.
+const FORMAT: u32 = 7;
+const CONVERTS_FROM: [u32; 4] = [3, 4, 5, 6];
 
 /// sled's page cache for a serving process, and for a standalone import (which reads little
 /// back: a smaller cache halves its peak memory for about a tenth of its speed; 200,000
@@ -481,14 +625,17 @@ impl Store {
             Some(f) => {
                 let started = std::time::Instant::now();
                 // Formats 3 and 4 kept an overview record per article; format 5 needs nothing
-                // more than the compressed index it now has.
+                // more than the compressed index it now has; up to 6, a message-id's thread
+                // node was a record of its own.
                 let entries = if f < 5 { overview::convert(&tree)? } else { 0 };
+                let id_records = merge_id_records(&db, &tree)?;
                 tree.insert(&format_key, &FORMAT.to_be_bytes())?;
                 tree.flush()?;
                 tracing::info!(
                     path = %dir.display(),
                     from = f,
                     entries,
+                    id_records,
                     secs = started.elapsed().as_secs_f64(),
                     "store converted to format {FORMAT}"
                 );
@@ -853,10 +1000,11 @@ impl Store {
 
     /// Looks up a message-id (with its angle brackets).
     pub fn message_id(&self, id: &str) -> Result<Option<MsgIdEntry>> {
-        match self.tree.get(codec::key(codec::MESSAGE_ID, id.as_bytes()))? {
-            Some(v) => Ok(Some(MsgIdEntry::decode(&v)?)),
-            None => Ok(None),
-        }
+        Ok(self.id_record(id)?.and_then(|r| r.entry))
+    }
+
+    fn id_record(&self, id: &str) -> Result<Option<IdRecord>> {
+        self.tree.get(codec::key(codec::MESSAGE_ID, id.as_bytes()))?.map(|v| IdRecord::decode(&v)).transpose()
     }
 
     /// The live article holding `id`, if any.
@@ -879,10 +1027,7 @@ impl Store {
     }
 
     pub fn thread_node(&self, id: &str) -> Result<Option<ThreadNode>> {
-        match self.tree.get(codec::key(codec::THREAD, id.as_bytes()))? {
-            Some(v) => Ok(Some(ThreadNode::decode(&v)?)),
-            None => Ok(None),
-        }
+        Ok(self.id_record(id)?.and_then(|r| r.thread))
     }
 
     /// Message-ids whose parent is `id`.
@@ -1023,6 +1168,80 @@ mod tests {
                     assert!(said.contains("listnews import --config FILE"), "{said}");
                 }
             }
+        }
+    }
+
+    /// A format 6 store (a message-id's entry and thread node in two records) is converted
+    /// when opened, into one record each: ids with both, an id only referenced (a thread
+    /// node alone), an entry alone; and a conversion stopped half way (some ids merged, their
+    /// thread records gone) goes on.
+    #[test]
+    fn thread_nodes_are_merged_into_id_records() {
+        let format_key = codec::key(codec::META, b"format");
+        let entry = |aid: u64| MsgIdEntry { aid, content_hash: [aid as u8; 16] };
+        let node = |aid: u64, parent: Option<&str>, root: &str| ThreadNode {
+            aid,
+            parent: parent.map(str::to_string),
+            root: root.to_string(),
+        };
+        // id, its old entry, its old thread node
+        let ids: Vec<(String, Option<MsgIdEntry>, Option<ThreadNode>)> = (1..=25_000u64)
+            .map(|i| {
+                let id = format!("<{i}@x>");
+                match i % 5 {
+                    0 => (id, Some(entry(i)), None),
+                    1 => (id.clone(), None, Some(node(0, None, &id))),
+                    2 => (id, Some(entry(0)), Some(node(0, Some("<1@x>"), "<1@x>"))),
+                    _ => (id, Some(entry(i)), Some(node(i, Some("<1@x>"), "<1@x>"))),
+                }
+            })
+            .collect();
+        for stopped_after in [None, Some(7_000usize)] {
+            let dir = tempfile::tempdir().unwrap();
+            {
+                let store = Store::open(dir.path()).unwrap();
+                store.tree.insert(&format_key, &6u32.to_be_bytes()).unwrap();
+                for (n, (id, e, t)) in ids.iter().enumerate() {
+                    if stopped_after.is_some_and(|s| n < s) {
+                        let record = IdRecord { entry: *e, thread: t.clone() };
+                        store.tree.insert(codec::key(codec::MESSAGE_ID, id.as_bytes()), record.encode()).unwrap();
+                        continue;
+                    }
+                    if let Some(e) = e {
+                        store.tree.insert(codec::key(codec::MESSAGE_ID, id.as_bytes()), e.encode()).unwrap();
+                    }
+                    if let Some(t) = t {
+                        store.tree.insert(codec::key(codec::THREAD, id.as_bytes()), t.encode()).unwrap();
+                    }
+                }
+                store.flush().unwrap();
+            }
+            let store = Store::open(dir.path()).unwrap();
+            assert_eq!(codec::be_u32(&store.tree.get(&format_key).unwrap().unwrap()), Some(FORMAT));
+            assert!(store.tree.scan_prefix([codec::THREAD]).next().is_none(), "thread records left");
+            for (id, e, t) in &ids {
+                assert_eq!(store.message_id(id).unwrap(), *e, "{id}");
+                assert_eq!(store.thread_node(id).unwrap(), *t, "{id}");
+            }
+        }
+    }
+
+    #[test]
+    fn id_record_round_trip() {
+        let e = MsgIdEntry { aid: 9, content_hash: [7; 16] };
+        let t = |aid| ThreadNode { aid, parent: Some("<p@x>".into()), root: "<r@x>".into() };
+        for r in [
+            IdRecord { entry: Some(e), thread: Some(t(9)) },
+            IdRecord { entry: Some(e), thread: Some(t(0)) },
+            IdRecord { entry: Some(e), thread: None },
+            IdRecord { entry: None, thread: Some(t(0)) },
+        ] {
+            assert_eq!(IdRecord::decode(&r.encode()).unwrap(), r);
+        }
+        let shared = IdRecord { entry: Some(e), thread: Some(t(9)) }.encode();
+        assert_eq!(shared.len(), IdRecord { entry: Some(e), thread: Some(t(0)) }.encode().len() - 8);
+        for bad in [&b""[..], b"\x08", b"\x04", b"\x01\0\0", &e.encode()] {
+            assert!(IdRecord::decode(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -21,20 +21,32 @@ pub struct ThreadNode {
 }
 
 impl ThreadNode {
+    /// The record as formats up to 6 kept it under `T id` (tests build such stores).
+    #[cfg(test)]
     pub(crate) fn encode(&self) -> Vec<u8> {
         let mut w = Writer::default();
         w.u64(self.aid);
+        self.encode_links(&mut w);
+        w.0
+    }
+
+    /// The parent and root, without the article id (which an [`super::IdRecord`] holding
+    /// the same id in its Message-ID entry does not repeat).
+    pub(crate) fn encode_links(&self, w: &mut Writer) {
         match &self.parent {
             Some(p) => w.u8(1).bytes(p.as_bytes()),
             None => w.u8(0),
         };
         w.bytes(self.root.as_bytes());
-        w.0
     }
 
     pub(crate) fn decode(b: &[u8]) -> Result<Self> {
         let mut r = Reader::new(b);
         let aid = r.u64()?;
+        Self::decode_links(&mut r, aid)
+    }
+
+    pub(crate) fn decode_links(r: &mut Reader<'_>, aid: u64) -> Result<Self> {
         let parent = match r.u8()? {
             1 => Some(r.str()?.to_string()),
             _ => None,

@@ -9,7 +9,7 @@ use super::codec::{self, Writer};
 use super::log::{self, Location, Tail};
 use super::overview::{self, Block};
 use super::thread::{MAX_DEPTH, ThreadNode};
-use super::{ArticleMeta, Checkpoint, GroupMeta, MsgIdEntry, Reject, Result, Store, StoreError, StoredWire};
+use super::{ArticleMeta, Checkpoint, GroupMeta, IdRecord, MsgIdEntry, Reject, Result, Store, StoreError, StoredWire};
 
 pub(crate) const NEXT_ARTICLE_ID: &[u8] = b"next_article_id";
 
@@ -240,10 +240,19 @@ impl<'s> Batch<'s> {
     }
 
     pub fn message_id(&self, id: &str) -> Result<Option<MsgIdEntry>> {
-        match self.get(&codec::key(codec::MESSAGE_ID, id.as_bytes()))? {
-            Some(v) => Ok(Some(MsgIdEntry::decode(&v)?)),
-            None => Ok(None),
-        }
+        Ok(self.id_record(id)?.and_then(|r| r.entry))
+    }
+
+    fn id_record(&self, id: &str) -> Result<Option<IdRecord>> {
+        self.get(&codec::key(codec::MESSAGE_ID, id.as_bytes()))?.map(|v| IdRecord::decode(&v)).transpose()
+    }
+
+    /// Changes what is kept under message-id `id` (its Message-ID entry, its thread node).
+    fn update_id_record(&mut self, id: &str, change: impl FnOnce(&mut IdRecord)) -> Result<()> {
+        let mut record = self.id_record(id)?.unwrap_or_default();
+        change(&mut record);
+        self.put(codec::key(codec::MESSAGE_ID, id.as_bytes()), record.encode());
+        Ok(())
     }
 
     fn record(&self, aid: u64) -> Result<Option<ArticleMeta>> {
@@ -273,10 +282,8 @@ impl<'s> Batch<'s> {
         };
         self.put(codec::article_key(aid), record.encode());
         self.put_overviews(aid, &memberships, art.overview)?;
-        self.put(
-            codec::key(codec::MESSAGE_ID, art.message_id.as_bytes()),
-            MsgIdEntry { aid, content_hash: art.content_hash }.encode(),
-        );
+        let entry = MsgIdEntry { aid, content_hash: art.content_hash };
+        self.update_id_record(art.message_id, |r| r.entry = Some(entry))?;
         self.put(codec::arrival_key(art.arrival, aid).to_vec(), Vec::new());
         self.link_thread(art.message_id, aid, art.ancestors)?;
         Ok(memberships)
@@ -405,17 +412,13 @@ impl<'s> Batch<'s> {
             }
             self.put_group(&name, &meta);
         }
-        let id = article.message_id.clone();
-        if let Some(mut entry) = self.message_id(&id)? {
-            entry.aid = 0;
-            self.put(codec::key(codec::MESSAGE_ID, id.as_bytes()), entry.encode());
-        }
+        self.update_id_record(&article.message_id, |r| {
+            for aid in r.entry.iter_mut().map(|e| &mut e.aid).chain(r.thread.iter_mut().map(|t| &mut t.aid)) {
+                *aid = 0;
+            }
+        })?;
         self.delete(codec::article_key(aid).to_vec());
         self.delete(codec::arrival_key(article.arrival, aid).to_vec());
-        if let Some(mut node) = self.thread_node(&id)? {
-            node.aid = 0;
-            self.put(codec::key(codec::THREAD, id.as_bytes()), node.encode());
-        }
         Ok(true)
     }
 
@@ -452,14 +455,11 @@ impl<'s> Batch<'s> {
     }
 
     fn thread_node(&self, id: &str) -> Result<Option<ThreadNode>> {
-        match self.get(&codec::key(codec::THREAD, id.as_bytes()))? {
-            Some(v) => Ok(Some(ThreadNode::decode(&v)?)),
-            None => Ok(None),
-        }
+        Ok(self.id_record(id)?.and_then(|r| r.thread))
     }
 
-    fn put_thread_node(&mut self, id: &str, node: &ThreadNode) {
-        self.put(codec::key(codec::THREAD, id.as_bytes()), node.encode());
+    fn put_thread_node(&mut self, id: &str, node: ThreadNode) -> Result<()> {
+        self.update_id_record(id, |r| r.thread = Some(node))
     }
 
     /// The topmost known ancestor of `id`, or `None` if the walk meets `stop` (linking `stop`
@@ -508,7 +508,7 @@ impl<'s> Batch<'s> {
                         None => anc.to_string(),
                     };
                     let aid = node.map_or(0, |n| n.aid);
-                    self.put_thread_node(anc, &ThreadNode { aid, parent, root });
+                    self.put_thread_node(anc, ThreadNode { aid, parent, root })?;
                 }
             }
             above = Some(anc.as_str());
@@ -531,8 +531,7 @@ impl<'s> Batch<'s> {
             Some(p) => self.climb(p, id)?.unwrap_or_else(|| id.to_string()),
             None => id.to_string(),
         };
-        self.put_thread_node(id, &ThreadNode { aid, parent, root });
-        Ok(())
+        self.put_thread_node(id, ThreadNode { aid, parent, root })
     }
 
     /// Sets a message aside with the reason it could not be stored.
