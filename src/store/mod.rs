@@ -507,9 +507,13 @@ const CONVERTS_FROM: [u32; 4] = [3, 4, 5, 6];
 /// MiB gave 310 MB but a larger index (2.35 GB against 2.11) and a slower import. Serving
 /// that store under random ARTICLE load, 256 MiB held 641 MB of RSS against format 5's 657
 /// MB, its throughput within this VM's noise of format 5's; with 160 MiB it read 8-12%
-/// slower than format 5 (`bench/results/store-size.md`).
+/// slower than format 5 (`bench/results/store-size.md`). Format 7 (one record fewer per
+/// message) used less of the import's time, and some of that buys memory: 1,000,000
+/// messages peaked at 246.5 MB in 157.7 s with 40 MiB against 262.9 MB in 149.5 s with 48
+/// (200,000: 206-208 MB against 231-252, 22.5-24.1 s against 22.6; the selinux epoch the
+/// same within noise; `bench/results/profile-import.md`).
 const SERVING_CACHE: u64 = 256 << 20;
-const IMPORT_CACHE: u64 = 48 << 20;
+const IMPORT_CACHE: u64 = 40 << 20;
 
 /// The store's sled database, and where [`Store::compress_index`] builds and swaps one.
 const INDEX_DIR: &str = "db";
