@@ -292,6 +292,30 @@ impl IdRecord {
     }
 
     pub(crate) fn decode(b: &[u8]) -> Result<Self> {
+        let (flags, entry, mut r) = Self::decode_head(b)?;
+        let thread = if flags & ID_THREAD != 0 {
+            let aid = match &entry {
+                Some(e) if flags & ID_SAME_AID != 0 => e.aid,
+                _ => r.u64()?,
+            };
+            Some(ThreadNode::decode_links(&mut r, aid)?)
+        } else {
+            None
+        };
+        if !r.rest().is_empty() {
+            return Err(StoreError::Corrupt("message-id record"));
+        }
+        Ok(IdRecord { entry, thread })
+    }
+
+    /// Only the Message-ID entry, for lookups that need no thread (ARTICLE by message-id,
+    /// an import's duplicate check): the thread node's strings are not copied out.
+    pub(crate) fn decode_entry(b: &[u8]) -> Result<Option<MsgIdEntry>> {
+        Ok(Self::decode_head(b)?.1)
+    }
+
+    /// The flags and the entry, and a reader left at the thread node.
+    fn decode_head(b: &[u8]) -> Result<(u8, Option<MsgIdEntry>, Reader<'_>)> {
         let mut r = Reader::new(b);
         let flags = r.u8()?;
         let both = ID_ENTRY | ID_THREAD;
@@ -306,19 +330,7 @@ impl IdRecord {
         } else {
             None
         };
-        let thread = if flags & ID_THREAD != 0 {
-            let aid = match &entry {
-                Some(e) if flags & ID_SAME_AID != 0 => e.aid,
-                _ => r.u64()?,
-            };
-            Some(ThreadNode::decode_links(&mut r, aid)?)
-        } else {
-            None
-        };
-        if !r.rest().is_empty() {
-            return Err(StoreError::Corrupt("message-id record"));
-        }
-        Ok(IdRecord { entry, thread })
+        Ok((flags, entry, r))
     }
 }
 
@@ -342,7 +354,7 @@ fn merge_id_records(db: &sled::Db, tree: &sled::Tree) -> Result<u64> {
             let id_key = codec::key(codec::MESSAGE_ID, &key[1..]);
             let entry = match tree.get(&id_key)? {
                 Some(v) if is_old_entry(&v) => Some(MsgIdEntry::decode(&v)?),
-                Some(v) => IdRecord::decode(&v)?.entry,
+                Some(v) => IdRecord::decode_entry(&v)?,
                 None => None,
             };
             batch.insert(id_key, IdRecord { entry, thread: Some(ThreadNode::decode(&value)?) }.encode());
@@ -1013,11 +1025,11 @@ impl Store {
 
     /// Looks up a message-id (with its angle brackets).
     pub fn message_id(&self, id: &str) -> Result<Option<MsgIdEntry>> {
-        Ok(self.id_record(id)?.and_then(|r| r.entry))
+        Ok(self.tree.get(Self::id_key(id))?.map(|v| IdRecord::decode_entry(&v)).transpose()?.flatten())
     }
 
-    fn id_record(&self, id: &str) -> Result<Option<IdRecord>> {
-        self.tree.get(codec::key(codec::MESSAGE_ID, id.as_bytes()))?.map(|v| IdRecord::decode(&v)).transpose()
+    fn id_key(id: &str) -> Vec<u8> {
+        codec::key(codec::MESSAGE_ID, id.as_bytes())
     }
 
     /// The live article holding `id`, if any.
@@ -1040,7 +1052,7 @@ impl Store {
     }
 
     pub fn thread_node(&self, id: &str) -> Result<Option<ThreadNode>> {
-        Ok(self.id_record(id)?.and_then(|r| r.thread))
+        Ok(self.tree.get(Self::id_key(id))?.map(|v| IdRecord::decode(&v)).transpose()?.and_then(|r| r.thread))
     }
 
     /// Message-ids whose parent is `id`.

@@ -240,18 +240,27 @@ impl<'s> Batch<'s> {
     }
 
     pub fn message_id(&self, id: &str) -> Result<Option<MsgIdEntry>> {
-        Ok(self.id_record(id)?.and_then(|r| r.entry))
+        Ok(self
+            .get(&codec::key(codec::MESSAGE_ID, id.as_bytes()))?
+            .map(|v| IdRecord::decode_entry(&v))
+            .transpose()?
+            .flatten())
     }
 
     fn id_record(&self, id: &str) -> Result<Option<IdRecord>> {
         self.get(&codec::key(codec::MESSAGE_ID, id.as_bytes()))?.map(|v| IdRecord::decode(&v)).transpose()
     }
 
-    /// Changes what is kept under message-id `id` (its Message-ID entry, its thread node).
+    fn put_id_record(&mut self, id: &str, record: &IdRecord) {
+        self.put(codec::key(codec::MESSAGE_ID, id.as_bytes()), record.encode());
+    }
+
+    /// Changes what is kept under message-id `id` (its Message-ID entry, its thread node),
+    /// making the record if the id has none yet.
     fn update_id_record(&mut self, id: &str, change: impl FnOnce(&mut IdRecord)) -> Result<()> {
         let mut record = self.id_record(id)?.unwrap_or_default();
         change(&mut record);
-        self.put(codec::key(codec::MESSAGE_ID, id.as_bytes()), record.encode());
+        self.put_id_record(id, &record);
         Ok(())
     }
 
@@ -412,11 +421,16 @@ impl<'s> Batch<'s> {
             }
             self.put_group(&name, &meta);
         }
-        self.update_id_record(&article.message_id, |r| {
-            for aid in r.entry.iter_mut().map(|e| &mut e.aid).chain(r.thread.iter_mut().map(|t| &mut t.aid)) {
-                *aid = 0;
+        // The id stays taken (its entry and thread node kept, pointing at no article).
+        if let Some(mut record) = self.id_record(&article.message_id)? {
+            if let Some(entry) = &mut record.entry {
+                entry.aid = 0;
             }
-        })?;
+            if let Some(node) = &mut record.thread {
+                node.aid = 0;
+            }
+            self.put_id_record(&article.message_id, &record);
+        }
         self.delete(codec::article_key(aid).to_vec());
         self.delete(codec::arrival_key(article.arrival, aid).to_vec());
         Ok(true)
