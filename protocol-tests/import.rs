@@ -233,6 +233,35 @@ fn killed_import_resumes_to_the_same_store() {
     assert!(killed_midway >= 2, "the imports finished before they could be killed");
 }
 
+/// `import_memory_mb` holds a standalone import's resident memory by shrinking the index's
+/// page cache: under a limit no import can meet, the cache goes down to its floor, the
+/// summary says so, and the store is the same as an import's without a limit.
+#[test]
+fn an_import_under_a_memory_limit_shrinks_its_cache_and_stores_the_same() {
+    let reference = Archive::new();
+    let mbox = reference.dir.path().join("big.mbox");
+    big_mbox(&mbox, 6000);
+    let summary = |archive: &Archive| {
+        let out = listnews(&["import", "--config"])
+            .arg(archive.config_path())
+            .arg(&mbox)
+            .env("RUST_LOG", "warn")
+            .output()
+            .expect("run listnews import");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).expect("utf-8 summary")
+    };
+    let free = summary(&reference);
+    assert!(!free.contains("memory:"), "the default 256 MiB is not reached here: {free}");
+
+    let limited = Archive::with_config(|t| t.replace("[server]\n", "[server]\nimport_memory_mb = 8\n"));
+    assert_eq!(limited.config.server.import_memory_mb, 8);
+    let said = summary(&limited);
+    let line = said.lines().find(|l| l.starts_with("memory: ")).unwrap_or_else(|| panic!("no memory line: {said}"));
+    assert!(line.contains("to 4.0 MiB at least (of 40 MiB)") && line.contains("import_memory_mb = 8"), "{line}");
+    assert_eq!(limited.snapshot(), reference.snapshot());
+}
+
 /// Article texts are packed with compression dictionaries the store trains as it grows (the
 /// first at about 1,000 articles, the next at ten times that). Every article reads back as
 /// sent whichever packed it, and `listnews check` reads them all and says how they are packed.

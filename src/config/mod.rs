@@ -162,6 +162,11 @@ pub struct ServerConfig {
     /// full disk never leaves the store unable to open: writes stop before it.
     #[serde(default = "default_reserve_free_mb")]
     pub reserve_free_mb: u64,
+    /// Resident memory (MiB) `listnews import` stays under: the index's page cache shrinks
+    /// as the rest grows (sled keeps an entry for every page of the index in memory). 0: no
+    /// limit, the cache stays at its size.
+    #[serde(default = "default_import_memory_mb")]
+    pub import_memory_mb: u64,
     /// How often watched sources and pulled groups are checked for new mail.
     #[serde(default = "default_watch_interval")]
     pub watch_interval_secs: f64,
@@ -282,6 +287,10 @@ fn default_listen() -> Vec<SocketAddr> {
 
 fn default_reserve_free_mb() -> u64 {
     64
+}
+
+fn default_import_memory_mb() -> u64 {
+    256
 }
 
 fn default_max_compressed_connections() -> usize {

@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use crate::clock::now;
 use crate::config::Config;
-use crate::store::{Batch, Checkpoint, NewArticle, Reject, Store, StoreError, StoredWire};
+use crate::store::{Batch, Checkpoint, IMPORT_CACHE, MemoryLimit, NewArticle, Reject, Store, StoreError, StoredWire};
 use message::{Message, Wire, hex};
 use public_inbox::Epoch;
 use sha2::{Digest, Sha256};
@@ -218,6 +218,8 @@ pub struct Importer<'s> {
     reserve: u64,
     /// A compression dictionary being trained on another thread.
     training: Option<std::thread::JoinHandle<Result<Option<u32>, StoreError>>>,
+    /// A standalone import's memory limit, checked after each batch.
+    pub memory: Option<MemoryLimit>,
 }
 
 impl<'s> Importer<'s> {
@@ -255,6 +257,7 @@ impl<'s> Importer<'s> {
             progress: false,
             reserve: config.server.reserve_free_mb << 20,
             training: None,
+            memory: None,
         })
     }
 
@@ -737,6 +740,9 @@ impl<'s> Importer<'s> {
             self.make_room()?;
             self.batch.commit_in_background()?;
             self.batch_messages = 0;
+            if let Some(memory) = &mut self.memory {
+                memory.check(self.store);
+            }
             self.maybe_train()?;
         }
         Ok(())
@@ -909,6 +915,8 @@ pub fn run(
     let started = Instant::now();
     let mut importer = Importer::new(&store, config, group)?;
     importer.progress = progress;
+    let limit = config.server.import_memory_mb << 20;
+    importer.memory = (limit > 0).then(|| MemoryLimit::new(limit, IMPORT_CACHE));
     for source in sources {
         importer.import_path(source, format)?;
     }
@@ -920,6 +928,7 @@ pub fn run(
             }
         }
     }
+    let memory = importer.memory.as_ref().map(|m| (m.shrinks, m.least_cache));
     let stats = importer.finish()?;
     // sled writes its recovery snapshot only while opening a database, replaying the log
     // written since the last one: after a 1,000,000-message import that took the server's
@@ -948,6 +957,14 @@ pub fn run(
     }
     for (group, n) in &stats.per_group {
         println!("  {group}: {n} new");
+    }
+    if let Some((shrinks, least)) = memory.filter(|&(shrinks, _)| shrinks > 0) {
+        println!(
+            "memory: the index cache was shrunk {shrinks} times, to {:.1} MiB at least (of {} MiB), to stay under import_memory_mb = {}",
+            least as f64 / (1 << 20) as f64,
+            IMPORT_CACHE >> 20,
+            config.server.import_memory_mb
+        );
     }
     println!("store: {} ({:.1} MiB on disk)", store.dir().display(), size as f64 / (1 << 20) as f64);
     Ok(stats)

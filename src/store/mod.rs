@@ -10,6 +10,7 @@
 pub mod codec;
 mod dict;
 mod log;
+mod memory;
 mod overview;
 mod thread;
 mod writer;
@@ -20,6 +21,7 @@ use codec::{Reader, Writer};
 pub use dict::{Dictionary, Packing};
 pub use log::Location;
 use log::{ArticleLog, Tail};
+pub use memory::MemoryLimit;
 pub use overview::OverviewEntry;
 pub use thread::{MAX_THREAD, ThreadEntry, ThreadNode};
 pub use writer::{Batch, NewArticle};
@@ -525,7 +527,7 @@ const CONVERTS_FROM: [u32; 4] = [3, 4, 5, 6];
 /// (200,000: 206-208 MB against 231-252, 22.5-24.1 s against 22.6; the selinux epoch the
 /// same within noise; `bench/results/profile-import.md`).
 const SERVING_CACHE: u64 = 256 << 20;
-const IMPORT_CACHE: u64 = 40 << 20;
+pub const IMPORT_CACHE: u64 = 40 << 20;
 
 /// The store's sled database, and where [`Store::compress_index`] builds and swaps one.
 const INDEX_DIR: &str = "db";
@@ -887,6 +889,11 @@ impl Store {
     }
 
     /// Bytes the database occupies on disk.
+    /// Sets the index's page cache from now on (a [`MemoryLimit`] shrinking it).
+    pub fn set_cache_capacity(&self, bytes: u64) {
+        self.db.set_cache_capacity(bytes);
+    }
+
     pub fn size_on_disk(&self) -> Result<u64> {
         Ok(self.db.size_on_disk()? + self.log.size()?)
     }

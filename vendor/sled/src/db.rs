@@ -433,6 +433,13 @@ impl Db {
         Ok(done)
     }
 
+    /// Sets the page cache's capacity (as `Config::cache_capacity` counts it) from now on;
+    /// a smaller one evicts pages as they are next touched. listnews: an import shrinks
+    /// its cache as sled's page table grows, to stay under a memory limit (LISTNEWS.md).
+    pub fn set_cache_capacity(&self, cache_capacity: u64) {
+        self.context.pagecache.set_cache_capacity(cache_capacity);
+    }
+
     /// Returns the on-disk size of the storage files
     /// for this database.
     pub fn size_on_disk(&self) -> Result<u64> {

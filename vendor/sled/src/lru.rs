@@ -239,6 +239,22 @@ impl Lru {
     ///   shards:  1 0 1 0 1 0 1 0 1 0
     ///   shard 0:   2   4   6   8   10
     ///   shard 1: 1   3   5   7   9
+    /// Sets the capacity the cache may hold from now on (listnews: a standalone import
+    /// shrinks it as the rest of its memory grows). A smaller one evicts on the shards'
+    /// next accesses, as an access past capacity always does.
+    pub(crate) fn set_capacity(&self, cache_capacity: u64) {
+        let shard_capacity = (cache_capacity / N_SHARDS as u64).max(1);
+        for (_, shard_mu) in &self.shards {
+            loop {
+                if let Some(mut shard) = shard_mu.try_lock() {
+                    shard.capacity = shard_capacity;
+                    break;
+                }
+                std::thread::yield_now();
+            }
+        }
+    }
+
     pub(crate) fn accessed(
         &self,
         id: PageId,

@@ -894,6 +894,11 @@ impl PageCache {
         Ok((pid, new_pointer))
     }
 
+    /// Sets the page cache's capacity from now on (see `Lru::set_capacity`).
+    pub(crate) fn set_cache_capacity(&self, cache_capacity: u64) {
+        self.lru.set_capacity(cache_capacity);
+    }
+
     /// Attempt to opportunistically rewrite data from a Draining
     /// segment of the file to help with space amplification.
     /// Returns Ok(true) if we had the opportunity to attempt to
