@@ -176,7 +176,7 @@ fn public_inbox_epochs_with_deletion() {
     assert_eq!(stats.stored + stats.duplicates, 0, "nothing read twice: {stats:?}");
 }
 
-fn big_mbox(path: &Path, n: usize) {
+fn big_messages(n: usize) -> Vec<Vec<u8>> {
     let mut messages = Vec::with_capacity(n);
     for i in 0..n {
         let list = i % 3;
@@ -191,7 +191,54 @@ fn big_mbox(path: &Path, n: usize) {
             messages.push(message(&format!("<m{i}@resume.example>"), list, &format!("subject {i}"), &refs, &body));
         }
     }
-    write_mbox(path, &messages);
+    messages
+}
+
+fn big_mbox(path: &Path, n: usize) {
+    write_mbox(path, &big_messages(n));
+}
+
+/// A public-inbox epoch holding `messages` in one pack, as lore's are: one commit a message,
+/// written with `git fast-import`.
+fn packed_epoch(path: &Path, messages: &[Vec<u8>]) {
+    init_epoch(path);
+    let mut stream = Vec::new();
+    for (i, raw) in messages.iter().enumerate() {
+        stream.extend_from_slice(format!("blob\nmark :{}\ndata {}\n", i + 1, raw.len()).as_bytes());
+        stream.extend_from_slice(raw);
+        stream.extend_from_slice(
+            format!(
+                "\ncommit refs/heads/master\ncommitter a <a@example> {} +0000\ndata 3\nmsg\ndeleteall\nM 100644 :{} m\n\n",
+                1_600_000_000 + i,
+                i + 1
+            )
+            .as_bytes(),
+        );
+    }
+    git(path, &["fast-import", "--quiet"], Some(&stream));
+    let packs = std::fs::read_dir(path.join("objects/pack")).unwrap().filter_map(Result::ok);
+    assert_eq!(packs.filter(|e| e.path().extension().is_some_and(|x| x == "pack")).count(), 1, "one pack");
+}
+
+/// An epoch's import hands back the pack pages it has read every 1,024 commits (they would
+/// otherwise count in its resident memory until it ends): the store is the same as the same
+/// messages' import from an mbox, the releases happening while worker threads read the pack.
+#[test]
+fn a_packed_epoch_imports_the_same_as_its_mbox() {
+    let messages = big_messages(3000);
+    let from_mbox = Archive::new();
+    let mbox = from_mbox.dir.path().join("big.mbox");
+    write_mbox(&mbox, &messages);
+    let from_epoch = Archive::new();
+    let epoch = from_epoch.dir.path().join("inbox/git/0.git");
+    packed_epoch(&epoch, &messages);
+    for (archive, source) in [(&from_mbox, &mbox), (&from_epoch, &epoch)] {
+        let status = run_import(&archive.config_path(), source).wait().unwrap();
+        assert!(status.success(), "import of {}", source.display());
+    }
+    let expected = from_mbox.snapshot();
+    assert!(expected.len() > 3000, "{} lines", expected.len());
+    assert_eq!(from_epoch.snapshot(), expected);
 }
 
 fn run_import(config: &Path, mbox: &Path) -> std::process::Child {

@@ -50,6 +50,9 @@ pub enum ImportError {
 /// messages, as fast with a 20% lower peak.
 const BATCH_MESSAGES: usize = 250;
 const BATCH_BYTES: usize = 4 << 20;
+/// Commits of an epoch between two releases of the pages its packs' mappings hold
+/// ([`public_inbox::release_pack_pages`]).
+const PACK_RELEASE_EVERY: u64 = 1024;
 
 /// Counts for the import summary.
 #[derive(Debug, Default, Clone)]
@@ -444,6 +447,9 @@ impl<'s> Importer<'s> {
             for index in done + 1..=epoch.len() {
                 if index.is_multiple_of(256) {
                     bar.set_position(index);
+                }
+                if index.is_multiple_of(PACK_RELEASE_EVERY) {
+                    public_inbox::release_pack_pages(path);
                 }
                 let event = match epoch.locate(index)? {
                     Some((event, blob)) => Event::Blob {

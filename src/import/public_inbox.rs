@@ -138,6 +138,45 @@ thread_local! {
     static BLOB_REPO: std::cell::RefCell<Option<(PathBuf, gix::Repository)>> = const { std::cell::RefCell::new(None) };
 }
 
+/// Hands back the pages of the epoch's packs (and their indexes) that this process has
+/// mapped and read. gix reads a pack through a mapping of the whole file, and every page an
+/// import has read stays counted in its resident memory until the mapping goes: an epoch's
+/// import would come to hold its whole pack (the selinux epoch's is 77 MB; a lore epoch's
+/// up to a gigabyte or two). The pages stay in the system's file cache; the next read of
+/// one maps it again. Linux only; elsewhere nothing happens.
+pub fn release_pack_pages(path: &Path) {
+    #[cfg(target_os = "linux")]
+    {
+        let Ok(pack_dir) = std::fs::canonicalize(path.join("objects").join("pack")) else { return };
+        let Ok(maps) = std::fs::read_to_string("/proc/self/maps") else { return };
+        for line in maps.lines() {
+            // "start-end perms offset dev inode path"
+            let mut fields = line.split_whitespace();
+            let (Some(range), Some(perms)) = (fields.next(), fields.next()) else { continue };
+            let Some(file) = fields.nth(3) else { continue };
+            if !perms.starts_with("r-") || !Path::new(file).starts_with(&pack_dir) {
+                continue;
+            }
+            let Some((start, end)) = range.split_once('-') else { continue };
+            let (Ok(start), Ok(end)) = (usize::from_str_radix(start, 16), usize::from_str_radix(end, 16)) else {
+                continue;
+            };
+            // SAFETY: the range is a read-only mapping of a pack file (the kernel's list of
+            // this process's mappings says so: not writable, backed by a file in the epoch's
+            // pack folder). MADV_DONTNEED on a file mapping that was never written drops the
+            // pages from this process's page tables only: a later read faults the same bytes
+            // in again from the file, so whoever holds slices of the mapping (gix, on other
+            // threads) reads what it read before. An error (the mapping went meanwhile) is
+            // ignored: releasing is an optimisation.
+            unsafe {
+                libc::madvise(start as *mut libc::c_void, end.saturating_sub(start), libc::MADV_DONTNEED);
+            }
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = path;
+}
+
 /// Reads one blob of the epoch at `path` (empty for a purged message).
 pub fn read_blob(path: &Path, blob: gix::ObjectId) -> Result<Vec<u8>, ImportError> {
     BLOB_REPO.with(|cell| {
