@@ -7,8 +7,8 @@
 //! archive is large enough. [`MemoryLimit`] gives the cache what the rest leaves: after each
 //! batch it reads the process's resident size and shrinks the cache when that nears the
 //! limit, growing it back (to at most what the store was opened with) when there is room.
-//! The import slows as its cache shrinks, but its peak stays put until the page table alone
-//! fills the limit.
+//! The import slows as its cache shrinks, but its peak stays put until what is not cache
+//! (the page table with the rest) fills the limit: about 2.5 million messages at 256 MiB.
 
 use std::time::{Duration, Instant};
 
