@@ -5,7 +5,8 @@
                  [--baseline BIN_DIR] [--out DIR]
 
 Loads the same public-inbox epoch (default: the selinux bundle in ../shared, cloned to
-/tmp/bench) into each server (peers through bench/peers/*.sh), starts them all on loopback,
+/tmp/bench) into each server (listnews also from the epoch's messages as one mbox, the
+`import-mbox` row) (peers through bench/peers/*.sh), starts them all on loopback,
 measures each scenario --runs times with the Rust load generator (nntp-bench), taking the
 servers in turn within each run (each run starting with another) so that they share the
 machine's noisy spells, and writes the
@@ -28,6 +29,7 @@ PORTS = {"listnews": 11119, "public-inbox": 11120, "inn": 11121, "inn-nodelay": 
 IMPORT_ONLY = {"inn-rnews"}
 SCENARIOS = [
     ("import", "import (messages/s)", "msgs_per_s", True),
+    ("import-mbox", "import of the archive as an mbox (messages/s; peers: their import above)", "msgs_per_s", True),
     ("store", "store size / raw mail", "ratio", False),
     ("import-rss", "import peak RSS (MB)", "mb", False),
     ("xover", "XOVER whole group (lines/s)", "median_lines_per_s", True),
@@ -203,6 +205,33 @@ def ensure_epoch(epoch=os.path.join(WORK, "selinux/git/0.git")):
     return epoch
 
 
+def ensure_mbox(epoch):
+    """The epoch's messages as one mboxrd file (oldest first, deleted ones left out), written
+    beside the epoch the first time: the import of "the mbox of the same archive"."""
+    mbox = os.path.join(os.path.dirname(os.path.dirname(epoch)), "archive.mbox")
+    if os.path.exists(mbox):
+        return mbox
+    commits = sh("git", "-C", epoch, "log", "--reverse", "--format=%H").split()
+    cat = subprocess.run(["git", "-C", epoch, "cat-file", "--batch"], input="".join(f"{c}:m\n" for c in commits).encode(),
+                         capture_output=True, check=True).stdout
+    with open(mbox + ".part", "wb") as out:
+        pos = 0
+        while pos < len(cat):
+            end = cat.index(b"\n", pos)
+            header = cat[pos:end].split()
+            pos = end + 1
+            if len(header) < 3 or header[1] != b"blob":
+                continue  # "<commit>:m missing": a deletion
+            size = int(header[2])
+            body, pos = cat[pos:pos + size], pos + size + 1
+            out.write(b"From mboxrd@z Thu Jan  1 00:00:00 1970\n")
+            for line in body.splitlines(keepends=True):
+                out.write(b">" + line if line.lstrip(b">").startswith(b"From ") else line)
+            out.write(b"\n" if body.endswith(b"\n") else b"\n\n")
+    os.rename(mbox + ".part", mbox)
+    return mbox
+
+
 def bench_dir():
     """Builds listnews and nntp-bench with the profiling profile; returns their folder."""
     sh("cargo", "build", "--profile", "profiling", "--features", "bench", "-q", cwd=ROOT)
@@ -235,6 +264,7 @@ def main():
         return
     os.makedirs(WORK, exist_ok=True)
     ensure_epoch(a.epoch)
+    mbox = ensure_mbox(a.epoch)
     bin_dir = bench_dir()
     raw = raw_size(a.epoch)
     servers = [Listnews(bin_dir) if n == "listnews" else Peer(n, bin_dir) for n in a.peers.split(",")]
@@ -251,8 +281,13 @@ def main():
     # last round's.
     order = sorted(servers, key=lambda srv: srv.name not in IMPORT_ONLY)
     loads = {srv.name: [] for srv in servers}
+    mbox_loads = {srv.name: [] for srv in servers}
     for run in range(a.runs):
         for srv in order:
+            if isinstance(srv, Listnews):
+                # The mbox first: the store served afterwards is the epoch's.
+                print(f"{srv.name}: loading the mbox ({run + 1} of {a.runs})", file=sys.stderr)
+                mbox_loads[srv.name].append(srv.load(mbox)["msgs_per_s"])
             print(f"{srv.name}: loading ({run + 1} of {a.runs})", file=sys.stderr)
             load = srv.load(a.epoch)
             if load:
@@ -266,6 +301,10 @@ def main():
             r["store"] = {"ratio": rounds[-1]["store_bytes"] / raw}
             if "peak_rss_mb" in rounds[0]:
                 r["import-rss"] = {"mb": statistics.median(x["peak_rss_mb"] for x in rounds)}
+            # The peers have one way in (INN: its TAKETHIS or rnews feed, public-inbox: its
+            # epoch), which the mbox row compares listnews's mbox import with.
+            mbox_rates = mbox_loads[srv.name] or [x["msgs_per_s"] for x in rounds]
+            r["import-mbox"] = {"msgs_per_s": statistics.median(mbox_rates), "samples": mbox_rates}
         if srv.name not in IMPORT_ONLY:
             r["startup"] = {"seconds": statistics.median(startup_seconds(srv, a.runs))}
     servers = [srv for srv in servers if srv.name not in IMPORT_ONLY]
