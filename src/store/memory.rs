@@ -124,7 +124,7 @@ mod tests {
 
     #[test]
     fn resident_size_is_read() {
-        let rss = resident_bytes().expect("/proc/self/statm on Linux");
+        let rss = resident_bytes().expect("/proc/self/status on Linux");
         assert!(rss > 1 << 20, "a test process holds more than 1 MiB: {rss}");
     }
 

@@ -888,12 +888,12 @@ impl Store {
         Ok(v)
     }
 
-    /// Bytes the database occupies on disk.
     /// Sets the index's page cache from now on (a [`MemoryLimit`] shrinking it).
     pub fn set_cache_capacity(&self, bytes: u64) {
         self.db.set_cache_capacity(bytes);
     }
 
+    /// Bytes the database occupies on disk.
     pub fn size_on_disk(&self) -> Result<u64> {
         Ok(self.db.size_on_disk()? + self.log.size()?)
     }
@@ -1035,7 +1035,7 @@ impl Store {
         Ok(self.tree.get(Self::id_key(id))?.map(|v| IdRecord::decode_entry(&v)).transpose()?.flatten())
     }
 
-    fn id_key(id: &str) -> Vec<u8> {
+    pub(crate) fn id_key(id: &str) -> Vec<u8> {
         codec::key(codec::MESSAGE_ID, id.as_bytes())
     }
 
@@ -1236,11 +1236,11 @@ mod tests {
                 for (n, (id, e, t)) in ids.iter().enumerate() {
                     if stopped_after.is_some_and(|s| n < s) {
                         let record = IdRecord { entry: *e, thread: t.clone() };
-                        store.tree.insert(codec::key(codec::MESSAGE_ID, id.as_bytes()), record.encode()).unwrap();
+                        store.tree.insert(Store::id_key(id), record.encode()).unwrap();
                         continue;
                     }
                     if let Some(e) = e {
-                        store.tree.insert(codec::key(codec::MESSAGE_ID, id.as_bytes()), e.encode()).unwrap();
+                        store.tree.insert(Store::id_key(id), e.encode()).unwrap();
                     }
                     if let Some(t) = t {
                         store.tree.insert(codec::key(codec::THREAD, id.as_bytes()), t.encode()).unwrap();

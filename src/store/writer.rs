@@ -240,19 +240,15 @@ impl<'s> Batch<'s> {
     }
 
     pub fn message_id(&self, id: &str) -> Result<Option<MsgIdEntry>> {
-        Ok(self
-            .get(&codec::key(codec::MESSAGE_ID, id.as_bytes()))?
-            .map(|v| IdRecord::decode_entry(&v))
-            .transpose()?
-            .flatten())
+        Ok(self.get(&Store::id_key(id))?.map(|v| IdRecord::decode_entry(&v)).transpose()?.flatten())
     }
 
     fn id_record(&self, id: &str) -> Result<Option<IdRecord>> {
-        self.get(&codec::key(codec::MESSAGE_ID, id.as_bytes()))?.map(|v| IdRecord::decode(&v)).transpose()
+        self.get(&Store::id_key(id))?.map(|v| IdRecord::decode(&v)).transpose()
     }
 
     fn put_id_record(&mut self, id: &str, record: &IdRecord) {
-        self.put(codec::key(codec::MESSAGE_ID, id.as_bytes()), record.encode());
+        self.put(Store::id_key(id), record.encode());
     }
 
     /// Changes what is kept under message-id `id` (its Message-ID entry, its thread node),

@@ -230,15 +230,6 @@ impl Lru {
         Self { shards }
     }
 
-    /// Called when an item is accessed. Returns a Vec of items to be
-    /// evicted. Uses flat-combining to avoid blocking on what can
-    /// be an asynchronous operation.
-    ///
-    /// layout:
-    ///   items:   1 2 3 4 5 6 7 8 9 10
-    ///   shards:  1 0 1 0 1 0 1 0 1 0
-    ///   shard 0:   2   4   6   8   10
-    ///   shard 1: 1   3   5   7   9
     /// Sets the capacity the cache may hold from now on (listnews: a standalone import
     /// shrinks it as the rest of its memory grows). A smaller one evicts on the shards'
     /// next accesses, as an access past capacity always does.
@@ -255,6 +246,15 @@ impl Lru {
         }
     }
 
+    /// Called when an item is accessed. Returns a Vec of items to be
+    /// evicted. Uses flat-combining to avoid blocking on what can
+    /// be an asynchronous operation.
+    ///
+    /// layout:
+    ///   items:   1 2 3 4 5 6 7 8 9 10
+    ///   shards:  1 0 1 0 1 0 1 0 1 0
+    ///   shard 0:   2   4   6   8   10
+    ///   shard 1: 1   3   5   7   9
     pub(crate) fn accessed(
         &self,
         id: PageId,
