@@ -111,19 +111,7 @@ reset_store() {
     ov=$("$NEWSBIN/innconfval" pathoverview)
     db=$("$NEWSBIN/innconfval" pathdb)
     stop_innd
-    local deleted
-    deleted=$(find "$spool" "$ov" -mindepth 1 -type f | wc -l)
     find "$spool" "$ov" -mindepth 1 -delete
-    # ext4 does not hand out an inode deleted less than a minute ago (five while its inode
-    # table block is unwritten): it scans past them, in the kernel, for every file created.
-    # Right after the last run's tens of thousands of spool files are deleted, that scan
-    # (`recently_deleted`, `find_inode_bit` in a profile) doubled innd's time in about half
-    # the runs. The wait is not timed: INN is measured as a site runs it, on a settled disk.
-    if [ "$deleted" -gt 1000 ]; then
-        sync
-        log "waiting 61 s after deleting $deleted files (ext4 reuses no inode deleted within a minute)"
-        sleep 61
-    fi
     rm -f "$db"/history "$db"/history.*
     install -m 644 -o news -g news /usr/lib/news/examples/active "$db/active"
     install -m 644 -o news -g news /dev/null "$db/active.times"
